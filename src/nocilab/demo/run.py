@@ -1,0 +1,132 @@
+"""``nocilab demo``: write a simulated study, import it as a user would, derive, summarise."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nocilab.demo.simulate import SimulatedStudy, simulate_study
+from nocilab.errors import NocilabError
+
+# file -> mapping (the [mappings.NAME] table written into study.toml)
+DEMO_MAPPINGS: dict[str, tuple[str, dict]] = {
+    "paw_pressure_wide.xlsx": ("paw_pressure_wide", {
+        "layout": "wide", "assay": "paw_pressure", "animal": "Mouse", "quantity": "force_g",
+        "columns": "D{day}_t{trial}"}),
+    "body_weight_wide.csv": ("body_weight_wide", {
+        "layout": "wide", "assay": "body_weight", "animal": "Mouse", "quantity": "weight_g",
+        "columns": "Day {day}"}),
+    "cold_plate.csv": ("cold_plate_long", {
+        "layout": "long", "assay": "cold_plate", "trial": "trial",
+        "quantities": {"latency_s": "latency_s"}}),
+    "von_frey.csv": ("von_frey_long", {
+        "layout": "long", "assay": "von_frey", "trial": "trial",
+        "quantities": {"xo_series": "xo_series", "last_filament": "last_filament"}}),
+    "grip.csv": ("grip_long", {
+        "layout": "long", "assay": "grip", "trial": "trial", "quantities": {"force_g": "force_g"}}),
+    "activity.csv": ("activity_long", {
+        "layout": "long", "assay": "activity", "trial": "trial",
+        "quantities": {"distance_m": "distance_m"}}),
+    "ienfd.csv": ("ienfd_long", {
+        "layout": "long", "assay": "ienfd", "trial": "trial",
+        "quantities": {"fibres": "fibres", "length_mm": "length_mm"}}),
+}
+
+
+def write_demo_files(sim: SimulatedStudy, out: Path) -> Path:
+    """Write study.toml and the raw files of a simulated study into ``out``."""
+    from nocilab.ingest import write_table
+    from nocilab.model import render_study_toml
+
+    raw = out / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    study = dict(sim.study)
+    study["mappings"] = {name: spec for name, spec in DEMO_MAPPINGS.values()}
+    header = ("# SIMULATED study written by `nocilab demo`: no number in it is a measurement.\n"
+              "# Raw files are in raw/; each [mappings.NAME] below says how one of them is read.\n\n")
+    (out / "study.toml").write_text(header + render_study_toml(study), encoding="utf-8")
+    for name, frame in sim.tables.items():
+        write_table(frame, raw / name)
+    sim.donor_effects.to_csv(out / "simulated_true_effects.csv", index=False)
+    return out / "study.toml"
+
+
+def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
+             console: Console | None = None) -> pd.DataFrame:
+    """Simulate, import and derive a complete study in ``out``; return the derived table."""
+    from nocilab.derive import derive_table
+    from nocilab.ingest import import_file
+    from nocilab.model import load_study
+    from nocilab.store import Store
+
+    console = console or Console()
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        if not force and not (out / "study.toml").is_file():
+            raise NocilabError(f"{out} exists and is not a demo study; choose another --out")
+        if not force:
+            raise NocilabError(f"{out} already holds a study; use --force to replace it "
+                               "(its database is deleted)")
+        shutil.rmtree(out)
+    start = time.perf_counter()
+    console.print("[bold]nocilab demo[/]: a [bold yellow]SIMULATED[/] passive-transfer study "
+                  "(8 patient and 6 control donors, IgG 8 mg/day i.p. on days 0-3)")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        t = progress.add_task("simulating mice and donors", total=1)
+        sim = simulate_study(seed=seed)
+        study_file = write_demo_files(sim, out)
+        progress.update(t, completed=1)
+        study = load_study(study_file)
+        t = progress.add_task("importing raw files", total=len(DEMO_MAPPINGS))
+        n_values = 0
+        with Store.open(study.database_url()) as store:
+            for name, (mapping_name, _) in DEMO_MAPPINGS.items():
+                progress.update(t, description=f"importing raw/{name}")
+                report = import_file(out / "raw" / name, study, store, study.mappings[mapping_name],
+                                     actor="nocilab-demo")
+                n_values += report.n_readings
+                progress.advance(t)
+            t = progress.add_task("deriving values", total=1)
+            derived = derive_table(study, store)
+            from nocilab.ingest import write_table
+
+            write_table(derived, out / "derived.csv")
+            progress.update(t, completed=1)
+            audit = store.verify_audit()
+    _summarise(console, study, derived)
+    console.print(f"{n_values} raw values imported; audit chain "
+                  f"{'[green]intact[/]' if audit.ok else '[red]BROKEN[/]'} ({audit.n_events} events)")
+    console.print(f"study folder: {out}  (study.toml, raw/, nocilab.sqlite, derived.csv)")
+    console.print(f"done in {time.perf_counter() - start:.1f} s")
+    return derived
+
+
+def _summarise(console: Console, study, derived: pd.DataFrame) -> None:
+    """Per outcome: arm means at baseline and at the first post-injection days."""
+    table = Table(title="Derived values, mean per arm (simulated)", show_header=True)
+    for col in ("assay", "outcome", "unit", "arm", "baseline", "day 3", "day 7", "last day", "censored"):
+        table.add_column(col, justify="right" if col not in ("assay", "outcome", "arm") else "left")
+    for (assay, outcome), grp in derived.groupby(["assay", "outcome"], sort=False):
+        days = sorted(grp["study_day"].unique())
+        base_days = [d for d in days if d < 0]
+        last = max(days)
+        for arm in [a.id for a in study.arms]:
+            g = grp[grp["arm"] == arm]
+            if g.empty:
+                continue
+            def m(sel: pd.Series) -> str:
+                v = g.loc[sel, "value"].mean()
+                return "" if pd.isna(v) else f"{v:.3g}"
+            table.add_row(assay, outcome, str(g["unit"].iloc[0]), arm,
+                          m(g["study_day"].isin(base_days)) if base_days else "",
+                          m(g["study_day"] == 3), m(g["study_day"] == 7), m(g["study_day"] == last),
+                          str(int((g["censored"] != "none").sum())))
+    console.print(table)

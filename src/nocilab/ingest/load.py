@@ -1,0 +1,90 @@
+"""All-or-nothing loading of a raw-data file into the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from nocilab.assays.registry import assay_names, get_assay
+from nocilab.errors import ImportProblems, Problem
+from nocilab.ingest.files import file_sha256, read_sheets
+from nocilab.ingest.layouts import long_cells, wide_cells
+from nocilab.ingest.validate import check_cells
+from nocilab.model import ImportMapping, Study
+from nocilab.store import Store
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did."""
+
+    file: str
+    file_sha256: str
+    n_readings: int
+    already_imported: bool
+    import_id: int | None
+    by_assay: dict[str, int]
+
+    def summary(self) -> str:
+        if self.already_imported:
+            return (f"{self.file}: already imported (import {self.import_id}); "
+                    "nothing was added")
+        parts = ", ".join(f"{n} {a}" for a, n in sorted(self.by_assay.items()))
+        return f"{self.file}: imported {self.n_readings} raw values ({parts}) as import {self.import_id}"
+
+
+def read_observations(path: str | Path, study: Study, mapping: ImportMapping, *,
+                      existing: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read and validate a file; return observation rows or raise ImportProblems.
+
+    Nothing is written. ``existing``: the store's current observations, to refuse
+    readings already stored.
+    """
+    src = str(path)
+    sheets = read_sheets(path, sheet=mapping.sheet, skip_rows=mapping.skip_rows or 0)
+    quantities_of = {a: tuple(q.name for q in get_assay(a).quantities)
+                     for a in assay_names() if a in study.schedule}
+    problems: list[Problem] = []
+    frames = []
+    for sheet in sheets:
+        if mapping.layout == "wide":
+            frames.append(wide_cells(sheet, mapping, problems))
+        else:
+            frames.append(long_cells(sheet, mapping, quantities_of, problems))
+    cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    rows, more = check_cells(cells, study, existing=existing)
+    problems += more
+    if problems:
+        raise ImportProblems(src, problems)
+    if rows.empty:
+        raise ImportProblems(src, [Problem(src, "the file holds no readings")])
+    return rows
+
+
+def import_file(path: str | Path, study: Study, store: Store, mapping: ImportMapping, *,
+                actor: str) -> ImportReport:
+    """Import one CSV/XLSX file into the store, all or nothing.
+
+    The same file (same bytes) imported twice adds nothing and reports it. A file with
+    problems raises :class:`~nocilab.errors.ImportProblems` listing every bad cell, and
+    the store is left as it was.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ImportProblems(str(p), [Problem(str(p), "file not found")])
+    sha = file_sha256(p)
+    previous = store.imports()
+    if not previous.empty:
+        hit = previous[previous["file_sha256"] == sha]
+        if not hit.empty:
+            return ImportReport(str(p), sha, 0, True, int(hit["import_id"].iloc[0]) if "import_id" in hit
+                                else int(hit["id"].iloc[0]), {})
+    rows = read_observations(p, study, mapping, existing=store.observations())
+    detail = mapping.model_dump_json(exclude_none=True)
+    result = store.import_observations(rows, file_name=p.name, file_sha256=sha, actor=actor,
+                                       detail=detail)
+    by_assay = rows.groupby("assay").size().astype(int).to_dict()
+    return ImportReport(str(p), sha, result.n_inserted, result.already_imported,
+                        result.import_id, by_assay)
