@@ -1,0 +1,106 @@
+"""The command line as a user meets it: exit codes, messages, no tracebacks."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nocilab.cli import main
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "study"
+    assert main(["demo", "--out", str(out)]) == 0
+    return out
+
+
+def test_demo_writes_a_complete_study(demo_dir):
+    for name in ("study.toml", "nocilab.sqlite", "derived.csv", "raw/von_frey.csv"):
+        assert (demo_dir / name).is_file(), name
+    derived = pd.read_csv(demo_dir / "derived.csv")
+    assert set(derived["assay"]) == {"paw_pressure", "cold_plate", "von_frey", "grip", "activity",
+                                     "body_weight", "ienfd"}
+    assert derived["animal"].nunique() == 42
+    assert derived["donor"].nunique() == 14
+    # the simulated patient IgG lowers paw-pressure thresholds after injection
+    pp = derived[derived.assay == "paw_pressure"]
+    m = pp.groupby(["arm", pp.study_day > 0])["value"].mean()
+    assert m[("patient", True)] < 0.85 * m[("patient", False)]
+    assert m[("control", True)] > 0.95 * m[("control", False)]
+
+
+def test_demo_refuses_to_overwrite(demo_dir, capsys):
+    code, _, err = run(capsys, "demo", "--out", demo_dir)
+    assert code != 0 and "--force" in err and "Traceback" not in err
+
+
+def test_check_and_audit_verify(demo_dir, capsys):
+    code, out, _ = run(capsys, "check", demo_dir)
+    assert code == 0 and "valid" in out
+    code, out, _ = run(capsys, "audit", "verify", demo_dir)
+    assert code == 0 and "intact" in out
+
+
+def test_derive_command_matches_library(demo_dir, tmp_path, capsys):
+    out = tmp_path / "d.csv"
+    code, _, _ = run(capsys, "derive", demo_dir, "--out", out)
+    assert code == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(demo_dir / "derived.csv"))
+
+
+def test_bad_import_exits_nonzero_without_traceback(demo_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("animal,study_day,trial,latency_s\nM001,1,1,fast\nM404,1,1,10\n")
+    code, out, err = run(capsys, "import", demo_dir, bad, "--assay", "cold_plate",
+                         "-q", "latency_s", "--trial", "trial")
+    assert code == 3
+    assert "Traceback" not in err + out
+    assert "row 2, column 'latency_s'" in err and "row 3, column 'animal'" in err
+
+
+def test_tampered_database_fails_verify(tmp_path, capsys, simulated_small):
+    from nocilab.demo import write_demo_files
+
+    folder = tmp_path / "s"
+    write_demo_files(simulated_small, folder)
+    code, _, _ = run(capsys, "import", folder, folder / "raw" / "cold_plate.csv",
+                     "--mapping", "cold_plate_long")
+    assert code == 0
+    con = sqlite3.connect(folder / "nocilab.sqlite")
+    con.execute("UPDATE audit_events SET actor = 'mallory' WHERE id = 5")
+    con.commit()
+    con.close()
+    code, out, err = run(capsys, "audit", "verify", folder)
+    assert code == 6 and "event 5" in err
+
+
+def test_correction_keeps_history(tmp_path, capsys, simulated_small):
+    from nocilab.demo import write_demo_files
+
+    folder = tmp_path / "s"
+    write_demo_files(simulated_small, folder)
+    assert run(capsys, "import", folder, folder / "raw" / "grip.csv", "--mapping", "grip_long")[0] == 0
+    obs_file = tmp_path / "obs.csv"
+    assert run(capsys, "observations", folder, "--out", obs_file)[0] == 0
+    first = pd.read_csv(obs_file).iloc[0]
+    code, out, _ = run(capsys, "correct", folder, int(first.observation_id), "--value", "99.5",
+                       "--reason", "misread the display", "--by", "alice")
+    assert code == 0
+    code, out, _ = run(capsys, "history", folder, int(first.observation_id))
+    assert code == 0 and "99.5" in out and str(first.value_num) in out
+    assert run(capsys, "audit", "verify", folder)[0] == 0
+
+
+def test_unknown_study_file_is_a_clear_error(tmp_path, capsys):
+    code, out, err = run(capsys, "check", tmp_path / "nowhere")
+    assert code != 0 and "Traceback" not in err and "nowhere" in err
