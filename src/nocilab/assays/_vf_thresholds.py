@@ -109,7 +109,7 @@ def thresholds(
     >>> t[["k", "censored"]].round(3).to_dict("list")
     {'k': [-0.169, nan], 'censored': ['none', 'left']}
     >>> round(float(t.threshold_g[0]), 4)
-    0.1528
+    0.1521
     """
     fs = load_filament_set(filaments)
     step = _delta(fs, delta)

@@ -15,12 +15,28 @@ Public surface
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from nocilab.assays._common import (
+    _blank,
+    check_keys,
+    check_number,
+    count_note,
+    derived_frame,
+    group_trials,
+    join_notes,
+    new_found,
+    raise_problems,
+    row_count,
+    row_mean,
+    settings_of,
+)
 from nocilab.assays._vf_dixon import dixon_k
 from nocilab.assays._vf_filaments import BUILTIN_SETS, FilamentSet, load_filament_set
-from nocilab.assays._vf_series import Prepared, SeriesProblem, prepare, render_problems
+from nocilab.assays._vf_series import Prepared, SeriesProblem, prepare
 from nocilab.assays._vf_thresholds import (
     _sudo_frame,
     _up_down_frame,
@@ -28,8 +44,7 @@ from nocilab.assays._vf_thresholds import (
     sudo_thresholds,
     thresholds,
 )
-from nocilab.assays.base import DERIVED_VALUES, READINGS_KEYS, Assay, CellProblem, Quantity
-from nocilab.errors import AssayError, SchemaError
+from nocilab.assays.base import Assay, CellProblem, Quantity
 from nocilab.model.settings import VonFreySettings
 
 __all__ = [
@@ -46,6 +61,7 @@ __all__ = [
     "thresholds",
 ]
 
+NAME = "von_frey"
 OUTCOME = "threshold_g"
 
 QUANTITIES = (
@@ -73,200 +89,166 @@ def _column(readings: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(readings), index=readings.index, dtype=object)
 
 
-def _recorded(values: pd.Series) -> np.ndarray:
-    """True where a value was recorded (not NaN/None, not blank text)."""
-    s = values.astype(object)
-    blank = s.isna() | s.map(lambda v: isinstance(v, str) and not v.strip())
-    return ~blank.to_numpy(dtype=bool)
-
-
 def _foreign(readings: pd.DataFrame, names: tuple[str, ...], method: str) -> list[CellProblem]:
+    """Quantities recorded although the method does not use them."""
     problems = []
     for name in names:
-        col = _column(readings, name)
-        for label in col.index[_recorded(col)]:
+        if name not in readings.columns:
+            continue
+        col = readings[name]
+        for label in col.index[~_blank(col)]:
             problems.append(CellProblem(label, name, col.loc[label],
-                                        f"not recorded with method {method!r}"))
+                                        f"{name} is not recorded with method {method!r}"))
     return problems
 
 
-def _duplicates(readings: pd.DataFrame) -> list[CellProblem]:
-    missing = [c for c in READINGS_KEYS if c not in readings.columns]
-    if missing:
-        raise SchemaError(f"von Frey readings lack column(s) {', '.join(missing)}")
-    dup = readings.duplicated(list(READINGS_KEYS), keep="first")
-    return [
-        CellProblem(label, "trial", readings.at[label, "trial"],
-                    f"animal {readings.at[label, 'animal']}, day "
-                    f"{readings.at[label, 'study_day']}: trial recorded more than once")
-        for label in readings.index[dup.to_numpy()]
-    ]
-
-
-def _prepare(readings: pd.DataFrame, settings: VonFreySettings) -> Prepared:
-    fs = load_filament_set(settings.filaments)
+def _prepare(readings: pd.DataFrame, s: VonFreySettings) -> Prepared:
     used = _column(readings, "filaments_used")
     return prepare(
         _column(readings, "xo_series"),
         _column(readings, "last_filament"),
-        fs=fs,
-        filaments_used=used if _recorded(used).any() else None,
-        method="sudo" if settings.method == "sudo" else "up_down",
-        start=settings.start_filament,
+        fs=load_filament_set(s.filaments),
+        filaments_used=None if _blank(used).all() else used,
+        method="sudo" if s.method == "sudo" else "up_down",
+        start=s.start_filament,
     )
 
 
-def _force(readings: pd.DataFrame) -> pd.Series:
-    return pd.to_numeric(_column(readings, "force_g"), errors="coerce")
+def _cells(readings: pd.DataFrame, s: VonFreySettings) -> tuple[list[CellProblem], Any]:
+    """Cell problems in row order, and what the method needs next (force or Prepared)."""
+    found = new_found()
+    check_keys(readings, found)
+    if s.method == "electronic":
+        force = check_number(
+            readings, "force_g", found, what="force", strict_minimum=True,
+            maximum=s.cutoff_g,
+            above_maximum=(f"force is above the cut-off of {s.cutoff_g:g} g (settings "
+                           "cutoff_g), so it cannot be recorded" if s.cutoff_g else ""),
+        )
+        problems = found.sorted() + _foreign(readings, _FILAMENT_QUANTITIES, s.method)
+        return _in_row_order(readings, problems), force
+    prep = _prepare(readings, s)
+    problems = found.sorted() + [CellProblem(p.row, p.field, p.value, p.why)
+                                 for p in prep.problems]
+    problems += _foreign(readings, ("force_g",), s.method)
+    return _in_row_order(readings, problems), prep
 
 
-def _electronic_problems(readings: pd.DataFrame, settings: VonFreySettings) -> list[CellProblem]:
-    raw = _column(readings, "force_g")
-    force = _force(readings)
-    recorded = _recorded(raw)
-    problems = []
-    for label, value, f, rec in zip(readings.index, raw, force, recorded, strict=True):
-        if not rec:
-            why = "no force recorded"
-        elif not np.isfinite(f):
-            why = "expected a number of grams"
-        elif f <= 0:
-            why = "force must be positive"
-        elif settings.cutoff_g is not None and f > settings.cutoff_g:
-            why = f"beyond the cut-off of {settings.cutoff_g:g} g (settings cutoff_g)"
-        else:
-            continue
-        problems.append(CellProblem(label, "force_g", value, why))
-    return problems
+def _in_row_order(readings: pd.DataFrame, problems: list[CellProblem]) -> list[CellProblem]:
+    if not problems:
+        return problems
+    first = {label: i for i, label in reversed(list(enumerate(readings.index)))}
+    return sorted(problems, key=lambda p: first.get(p.index, 0))
 
 
-def check(readings: pd.DataFrame, settings: VonFreySettings) -> list[CellProblem]:
+def check(readings: pd.DataFrame, settings: VonFreySettings | None) -> list[CellProblem]:
     """Every bad raw value in ``readings`` for the method in ``settings``.
 
     Up-down and SUDO: series must be X/O only (SUDO: exactly 5); ``last_filament`` must
     be in the set (required for up-down; for SUDO it must be the 5th filament the
-    responses lead to); a recorded ``filaments_used`` must follow the up-down rule and
-    end at ``last_filament``; ``force_g`` must not be recorded. Electronic: ``force_g``
-    must be a positive number not above ``cutoff_g``; filament quantities must not be
-    recorded. Any method: a trial recorded twice for an animal and day.
+    responses lead to); a recorded ``filaments_used`` must follow the up-down rule, start
+    at ``start_filament`` when set and end at ``last_filament``; ``force_g`` must not be
+    recorded. Electronic: ``force_g`` must be a positive number not above ``cutoff_g``;
+    filament quantities must not be recorded. Any method: a missing animal, a study day
+    that is not a whole number.
 
     Raises
     ------
     AssayError
-        ``settings.filaments`` names no built-in set and no readable CSV file.
+        ``settings.filaments`` names no built-in set and no readable CSV file, or
+        ``start_filament`` is not in the set.
     """
-    problems = _duplicates(readings)
-    if settings.method == "electronic":
-        problems += _electronic_problems(readings, settings)
-        problems += _foreign(readings, _FILAMENT_QUANTITIES, settings.method)
-    else:
-        problems += [CellProblem(p.row, p.field, p.value, p.why)
-                     for p in _prepare(readings, settings).problems]
-        problems += _foreign(readings, ("force_g",), settings.method)
-    return problems
+    s = settings_of(settings, VonFreySettings, NAME)
+    return _cells(readings, s)[0]
 
 
 def _protocol_notes(prep: Prepared, expected: int) -> np.ndarray:
-    """Per row: a note where the number of stimuli after the first change is not ``expected``."""
+    """Per row: a note where the count of stimuli after the first change is not ``expected``."""
     notes = []
     for p in prep.patterns:
         run = len(p) - len(p.lstrip(p[0]))
         after = len(p) - run - 1
-        if run == len(p) or after == expected:
-            notes.append("")
-        else:
-            notes.append(f"{after} stimuli after the first change of response (protocol: {expected})")
+        notes.append("" if run == len(p) or after == expected else
+                     f"{after} stimuli after the first change of response (protocol: {expected})")
     return np.asarray(notes, dtype=object)[prep.row_pattern]
 
 
-def _per_trial(readings: pd.DataFrame, settings: VonFreySettings) -> pd.DataFrame:
-    """threshold_g, censored, bound_g and note of each reading (inputs already checked)."""
-    if settings.method == "electronic":
-        force = _force(readings).to_numpy(dtype=float)
-        at_cut = np.zeros(len(force), dtype=bool)
-        if settings.cutoff_g is not None:
-            at_cut = force >= settings.cutoff_g
+def _per_trial(readings: pd.DataFrame, s: VonFreySettings, found: Any) -> pd.DataFrame:
+    """threshold_g, censored, bound_g and note of each (checked) reading."""
+    if s.method == "electronic":
+        force = np.asarray(found, dtype=float)
+        at_cut = force >= s.cutoff_g if s.cutoff_g is not None else np.zeros(len(force), bool)
         return pd.DataFrame({
             "threshold_g": force,
             "censored": np.where(at_cut, "right", "none").astype(object),
             "bound_g": np.where(at_cut, force, np.nan),
-            "note": np.where(at_cut, "force at the cut-off (cutoff_g)", "").astype(object),
+            "note": np.where(at_cut, f"force at the cut-off of {s.cutoff_g:g} g", "").astype(object),
         }, index=readings.index)
-    prep = _prepare(readings, settings)
-    if prep.problems:
-        raise AssayError(render_problems(prep.problems, source="von Frey readings"))
-    fs = load_filament_set(settings.filaments)
-    if settings.method == "sudo":
+    prep: Prepared = found
+    fs = load_filament_set(s.filaments)
+    if s.method == "sudo":
         return _sudo_frame(prep, fs)
-    frame = _up_down_frame(prep, fs, settings.delta or fs.delta)
-    extra = _protocol_notes(prep, settings.stimuli_after_change)
-    frame["note"] = [("; ".join(x for x in (a, b) if x)) for a, b in zip(frame["note"], extra,
-                                                                          strict=True)]
+    frame = _up_down_frame(prep, fs, s.delta or fs.delta)
+    frame["note"] = join_notes(frame["note"].to_numpy(dtype=object),
+                               _protocol_notes(prep, s.stimuli_after_change))
     return frame
 
 
 # ---------------------------------------------------------------- averaging trials
 
 
-def _average(keys: pd.DataFrame, trials: pd.DataFrame, expected_trials: int) -> pd.DataFrame:
+def _average(readings: pd.DataFrame, trials: pd.DataFrame, expected_trials: int) -> pd.DataFrame:
     est = trials["threshold_g"].to_numpy(dtype=float)
     bound = trials["bound_g"].to_numpy(dtype=float)
     cens = trials["censored"].to_numpy(dtype=object)
-    is_cens = cens != "none"
-    df = pd.DataFrame({
-        "animal": keys["animal"].astype(str).to_numpy(),
-        "study_day": keys["study_day"].to_numpy(),
-        "trial": keys["trial"].to_numpy(),
-        "v": np.where(np.isfinite(est), est, bound),
-        "b": np.where(is_cens, bound, est),
-        "left": cens == "left",
-        "right": cens == "right",
-        "note": trials["note"].to_numpy(dtype=object),
+    g = group_trials(readings, {
+        "v": np.where(np.isfinite(est), est, bound),        # estimate, else the bound
+        "b": np.where(cens != "none", bound, est),          # censored trials at their bound
+        "left": (cens == "left").astype(float),
+        "right": (cens == "right").astype(float),
     })
-    g = df.groupby(["animal", "study_day"], sort=True)
-    out = g.agg(value=("v", "mean"), b=("b", "mean"), n_trials=("v", "size"),
-                n_left=("left", "sum"), n_right=("right", "sum")).reset_index()
-    n_left, n_right = out["n_left"].to_numpy(), out["n_right"].to_numpy()
-    censored = np.select([(n_left > 0) & (n_right == 0), (n_right > 0) & (n_left == 0)],
-                         ["left", "right"], "none").astype(object)
+    m = g.matrices
+    n = row_count(m["v"])
+    n_left = np.nansum(m["left"], axis=1).astype(int)
+    n_right = np.nansum(m["right"], axis=1).astype(int)
+    left = (n_left > 0) & (n_right == 0)
+    right = (n_right > 0) & (n_left == 0)
     both = (n_left > 0) & (n_right > 0)
-    value = np.where(both, np.nan, out["value"].to_numpy())
-    out_bound = np.where(censored != "none", out["b"].to_numpy(), np.nan)
+    value = np.where(both, np.nan, row_mean(m["v"]))
+    out_bound = np.where(left | right, row_mean(m["b"]), np.nan)
 
-    trial_notes: dict[tuple[str, object], list[str]] = {}
-    for a, d, t, note, n in zip(df["animal"], df["study_day"], df["trial"], df["note"],
-                                g["v"].transform("size"), strict=True):
-        if note:
-            trial_notes.setdefault((a, d), []).append(note if n == 1 else f"trial {t}: {note}")
-    notes = []
-    for a, d, n, nl, nr, c in zip(out["animal"], out["study_day"], out["n_trials"],
-                                  n_left, n_right, censored, strict=True):
-        parts = list(trial_notes.get((a, d), []))
-        if nl and nr:
-            parts.append(f"trials censored in both directions ({nl} left, {nr} right): "
-                         "the mean is not bounded")
-        elif n > 1 and c != "none":
-            k = nl or nr
-            limit = "an upper" if c == "left" else "a lower"
-            parts.append(f"{k} of {n} trials {c}-censored; bound is the mean with their "
-                         f"bounds, {limit} limit of the mean")
-        if n != expected_trials:
-            parts.append(f"{n} trial{'s' if n != 1 else ''} (settings: {expected_trials})")
-        notes.append("; ".join(parts))
-    return pd.DataFrame({
-        "animal": out["animal"].astype(str),
-        "study_day": out["study_day"].astype("int64"),
-        "outcome": OUTCOME,
-        "value": value,
-        "unit": "g",
-        "censored": censored,
-        "bound": out_bound,
-        "n_trials": out["n_trials"].astype("int64"),
-        "note": notes,
-    }, columns=list(DERIVED_VALUES))
+    # per-trial notes, gathered by animal-day (only rows that have one)
+    day = pd.to_numeric(readings["study_day"]).to_numpy().astype(np.int64)
+    key = pd.MultiIndex.from_arrays([readings["animal"].to_numpy(), day])
+    group_of = pd.MultiIndex.from_arrays([g.animal, g.study_day]).get_indexer(key)
+    trial_note = trials["note"].to_numpy(dtype=object)
+    gathered = np.full(len(g), "", dtype=object)
+    for i in np.flatnonzero(trial_note != ""):
+        gi = group_of[i]
+        text = trial_note[i] if n[gi] == 1 else f"trial {readings['trial'].iloc[i]}: {trial_note[i]}"
+        gathered[gi] = f"{gathered[gi]}; {text}" if gathered[gi] else text
+
+    summary = np.full(len(g), "", dtype=object)
+    for i in np.flatnonzero(both):
+        summary[i] = (f"trials censored in both directions ({n_left[i]} left, {n_right[i]} "
+                      "right): the mean is not bounded")
+    for i in np.flatnonzero((left | right) & (n > 1)):
+        side, k = ("left", n_left[i]) if left[i] else ("right", n_right[i])
+        limit = "an upper" if left[i] else "a lower"
+        summary[i] = (f"{k} of {n[i]} trials {side}-censored; bound is the mean with their "
+                      f"bounds, {limit} limit of the mean")
+    cens_out = np.full(len(g), "none", dtype=object)
+    cens_out[left] = "left"
+    cens_out[right] = "right"
+    frame = derived_frame(g, outcome=OUTCOME, unit="g", value=value, n_trials=n,
+                          bound=out_bound,
+                          note=join_notes(gathered, summary, count_note(n, expected_trials,
+                                                                        "trials")))
+    frame["censored"] = cens_out
+    return frame
 
 
-def derive(readings: pd.DataFrame, settings: VonFreySettings) -> pd.DataFrame:
+def derive(readings: pd.DataFrame, settings: VonFreySettings | None) -> pd.DataFrame:
     """One ``threshold_g`` per animal and study day, the mean of its trials.
 
     Parameters
@@ -274,7 +256,7 @@ def derive(readings: pd.DataFrame, settings: VonFreySettings) -> pd.DataFrame:
     readings : pandas.DataFrame
         Columns ``animal``, ``study_day``, ``trial`` and the quantities of the method
         (see :data:`ASSAY`).
-    settings : VonFreySettings
+    settings : VonFreySettings or None
         ``method``, ``filaments`` ('mouse', 'rat' or a CSV path, used as given),
         ``delta``, ``start_filament``, ``stimuli_after_change``, ``trials``, ``cutoff_g``.
 
@@ -287,41 +269,34 @@ def derive(readings: pd.DataFrame, settings: VonFreySettings) -> pd.DataFrame:
     Raises
     ------
     AssayError
-        ``check`` finds a problem (all are listed).
+        :func:`check` finds a problem (they are listed).
 
     Notes
     -----
     Per trial: up-down thresholds from :func:`thresholds` (a series without a change of
-    response is censored at the last filament), SUDO from :func:`sudo_thresholds`,
-    electronic readings as recorded (right-censored at ``cutoff_g`` when reached).
+    response is censored at the last filament and has no estimate), SUDO from
+    :func:`sudo_thresholds` (censored when the 5th response falls off an end of the set;
+    Bonin's extrapolated value is kept), electronic readings as recorded (right-censored
+    when they reach ``cutoff_g``).
 
     Trials are averaged arithmetically in grams. ``value`` is the mean of the trial
-    estimates, a censored trial without an estimate entering with its bound.
-    Censoring of the mean: if any trial is left-censored and none right-censored, the
-    mean is left-censored and ``bound`` is the mean with every censored trial at its
-    bound, which the true mean cannot exceed; mirrored for right. Trials censored in
-    both directions bound the mean neither way: ``value`` is NaN and ``note`` says why.
-    ``note`` also carries each trial's note, a count of stimuli after the first change
-    that differs from ``stimuli_after_change``, and a number of trials that differs
-    from ``trials``.
+    estimates, a trial without an estimate entering with its bound. Censoring of the
+    mean: when any trial is left-censored and none right-censored, the mean is
+    left-censored and ``bound`` is the mean with every censored trial at its bound, a
+    number the true mean cannot exceed; mirrored for right. Trials censored in both
+    directions bound the mean neither way: ``value`` is NaN, not censored, and ``note``
+    says why. ``note`` also carries each trial's note, a count of stimuli after the
+    first change that differs from ``stimuli_after_change``, and a number of trials that
+    differs from ``trials``.
     """
-    problems = check(readings, settings)
-    if problems:
-        lines = [f"  - row {p.index}, {p.quantity}: {p.why} (found {p.value!r})"
-                 for p in problems[:20]]
-        more = [f"  ... and {len(problems) - 20} more"] if len(problems) > 20 else []
-        raise AssayError("\n".join([f"von Frey readings: {len(problems)} problem(s)"]
-                                   + lines + more))
-    if readings.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            DERIVED_VALUES,
-            ("object", "int64", "object", "float64", "object", "object", "float64", "int64",
-             "object"), strict=True)})
-    return _average(readings, _per_trial(readings, settings), settings.trials)
+    s = settings_of(settings, VonFreySettings, NAME)
+    problems, found = _cells(readings, s)
+    raise_problems(NAME, problems)
+    return _average(readings, _per_trial(readings, s, found), s.trials)
 
 
 ASSAY = Assay(
-    name="von_frey",
+    name=NAME,
     title="von Frey filaments (up-down, SUDO, electronic)",
     quantities=QUANTITIES,
     check=check,
