@@ -56,6 +56,11 @@ def as_column(values: object, name: str, *, index: pd.Index | None = None) -> pd
     """A 1-d object Series from an array-like (keeps a pandas index when given one)."""
     if isinstance(values, str) or np.ndim(values) == 0:
         raise AssayError(f"{name}: expected one value per series (a list or array), got {values!r}")
+    if index is not None and len(values) != len(index):  # type: ignore[arg-type]
+        raise AssayError(
+            f"{name} has {len(values)} values for {len(index)} series; "  # type: ignore[arg-type]
+            "expected one per series"
+        )
     if isinstance(values, pd.Series):
         return pd.Series(values.to_numpy(dtype=object), index=index if index is not None else values.index)
     arr = np.asarray(values, dtype=object)
@@ -118,10 +123,6 @@ def prepare(
     last = None
     if last_filament is not None:
         lf = as_column(last_filament, "last_filament", index=s.index)
-        if len(lf) != len(s):
-            raise AssayError(
-                f"last_filament has {len(lf)} values for {len(s)} series; expected one per series"
-            )
         last = fs.resolve(lf.to_numpy())
         for pos in np.flatnonzero(last < 0):
             blank = _is_blank(lf.iloc[pos])
@@ -145,10 +146,6 @@ def prepare(
 
     if filaments_used is not None:
         used = as_column(filaments_used, "filaments_used", index=s.index)
-        if len(used) != len(s):
-            raise AssayError(
-                f"filaments_used has {len(used)} values for {len(s)} series; expected one per series"
-            )
         raw_last = None if last_filament is None else lf
         problems += _check_used(s.index, used, row_pattern, patterns_list, last, raw_last, fs,
                                 start_pos)

@@ -177,12 +177,13 @@ def _per_trial(readings: pd.DataFrame, s: VonFreySettings, found: Any) -> pd.Dat
     """threshold_g, censored, bound_g and note of each (checked) reading."""
     if s.method == "electronic":
         force = np.asarray(found, dtype=float)
-        at_cut = force >= s.cutoff_g if s.cutoff_g is not None else np.zeros(len(force), bool)
+        cutoff = np.inf if s.cutoff_g is None else s.cutoff_g
+        at_cut = force >= cutoff
         return pd.DataFrame({
             "threshold_g": force,
             "censored": np.where(at_cut, "right", "none").astype(object),
             "bound_g": np.where(at_cut, force, np.nan),
-            "note": np.where(at_cut, f"force at the cut-off of {s.cutoff_g:g} g", "").astype(object),
+            "note": np.where(at_cut, f"force at the cut-off of {cutoff:g} g", "").astype(object),
         }, index=readings.index)
     prep: Prepared = found
     fs = load_filament_set(s.filaments)
