@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_\-]+")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_ESCAPES = {
+    '"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r",
+}
 _INT64 = (-(2**63), 2**63 - 1)
 _INLINE_WIDTH = 100
 

@@ -28,7 +28,8 @@ SECTIONS = (
 )
 REQUIRED = ("study", "arms", "preparations", "dosing")
 BUILTIN_FILAMENT_SETS = ("mouse", "rat")
-"""Filament sets known by name; any other value of ``filaments`` is a CSV file path."""
+"""Filament sets known by name (case-insensitive, as in nocilab.assays); any other value
+of ``filaments`` is the path of a CSV file."""
 
 
 @dataclass
@@ -213,7 +214,8 @@ class _Validator:
         arms = self.raw_ids["arms"]
         donors = self.raw_ids["donors"]
         donor_arm: dict[str, str] = {}
-        for item in self.data.get("donors", []) if isinstance(self.data.get("donors"), list) else []:
+        raw_donors = self.data.get("donors")
+        for item in raw_donors if isinstance(raw_donors, list) else []:
             rid = _raw_id(item)
             arm = item.get("arm") if isinstance(item, Mapping) else None
             if rid is not None and isinstance(arm, str | int) and not isinstance(arm, bool):
@@ -317,8 +319,8 @@ class _Validator:
         if not isinstance(settings, VonFreySettings):
             return settings
         name = settings.filaments
-        if name in BUILTIN_FILAMENT_SETS:
-            return settings
+        if name.strip().lower() in BUILTIN_FILAMENT_SETS:
+            return settings.model_copy(update={"filaments": name.strip().lower()})
         path = Path(name).expanduser()
         if not path.is_absolute():
             path = self.folder / path

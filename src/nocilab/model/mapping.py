@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 import string
-from functools import lru_cache
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, NonNegativeInt, model_validator

@@ -15,6 +15,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 from pydantic import BaseModel
@@ -39,7 +40,10 @@ ANIMAL_COLUMNS = (
 _SQLITE_URL = re.compile(r"^(sqlite(?:\+\w+)?):///(.*)$")
 
 
-def _lookup(kind: str, table: dict[str, object], key: str) -> object:
+_T = TypeVar("_T")
+
+
+def _lookup(kind: str, table: dict[str, _T], key: str) -> _T:
     try:
         return table[key]
     except KeyError:
@@ -87,19 +91,19 @@ class Study:
 
     def arm(self, arm_id: str) -> Arm:
         """The arm ``arm_id``; ``KeyError`` naming the known arms if there is none."""
-        return _lookup("arm", self._arm, arm_id)  # type: ignore[return-value]
+        return _lookup("arm", self._arm, arm_id)
 
     def donor(self, donor_id: str) -> Donor:
         """The donor ``donor_id``; ``KeyError`` if there is none."""
-        return _lookup("donor", self._donor, donor_id)  # type: ignore[return-value]
+        return _lookup("donor", self._donor, donor_id)
 
     def preparation(self, prep_id: str) -> Preparation:
         """The preparation ``prep_id``; ``KeyError`` if there is none."""
-        return _lookup("preparation", self._prep, prep_id)  # type: ignore[return-value]
+        return _lookup("preparation", self._prep, prep_id)
 
     def animal(self, animal_id: str) -> Animal:
         """The animal ``animal_id``; ``KeyError`` if there is none."""
-        return _lookup("animal", self._animal, animal_id)  # type: ignore[return-value]
+        return _lookup("animal", self._animal, animal_id)
 
     @property
     def arm_ids(self) -> tuple[str, ...]:
