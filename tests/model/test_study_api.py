@@ -122,3 +122,19 @@ def test_database_url(write_study, tmp_path, database, expected):
 def test_loading_twice_gives_equal_studies(write_study):
     path = write_study(base())
     assert load_study(path) == load_study(path)
+
+
+def test_study_pickles(study):
+    # studies travel to worker processes (power simulation on Dask)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(study))
+    assert again == study and again.animal("M03").preparation == "pool-P"
+
+
+def test_public_surface():
+    import nocilab.model as model
+
+    assert model.__all__ == sorted(model.__all__)
+    assert all(hasattr(model, name) for name in model.__all__)
+    assert {"Study", "load_study", "ImportMapping", "render_study_toml"} <= set(model.__all__)
