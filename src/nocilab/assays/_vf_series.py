@@ -37,7 +37,8 @@ class SeriesProblem:
     why: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, {self.field}: {self.why} (found {self.value!r})"
+        found = "" if self.value is None else f" (found {self.value!r})"
+        return f"row {self.row}, {self.field}: {self.why}{found}"
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ def prepare(
     for pos in np.flatnonzero(row_pattern < 0):
         code = raw_codes[pos]
         why = defects[code] if code >= 0 else series_defect(None)
-        problems.append(SeriesProblem(s.index[pos], "xo_series", s.iloc[pos], why))
+        value = None if _is_blank(s.iloc[pos]) else s.iloc[pos]
+        problems.append(SeriesProblem(s.index[pos], "xo_series", value, why))
 
     start_pos = None if start is None else fs.position(start)
     if method == "sudo" and start_pos is None:
@@ -130,7 +132,8 @@ def prepare(
                 continue
             why = ("no last filament recorded" if blank else
                    f"not a filament of set {fs.name!r}: expected {fs.describe_numbers()}")
-            problems.append(SeriesProblem(s.index[pos], "last_filament", lf.iloc[pos], why))
+            value = None if blank else lf.iloc[pos]
+            problems.append(SeriesProblem(s.index[pos], "last_filament", value, why))
         if method == "sudo":
             fifth = sudo_fifth(patterns_list, start_pos, len(fs))
             for pos in np.flatnonzero((last >= 0) & (row_pattern >= 0)):
