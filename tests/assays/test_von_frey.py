@@ -326,8 +326,11 @@ def test_series_problems_reports_rule_violations():
         filaments_used=["3.61,3.84,3.61", "3.61,4.08,3.84", "3.61,3.84,4.08", "3.61,9.99,3.61"],
     )
     by = {(p.row, p.field): p.why for p in got}
-    assert by[(0, "last_filament")] == "is filament 7 (log 3.84) but filaments_used ends at 6 (log 3.61)"
-    assert "stimulus 2: after O at filament 6 (log 3.61) the up-down rule gives 7 (log 3.84), found 8" in by[(1, "filaments_used")]
+    assert by[(0, "last_filament")] == (
+        "is filament 7 (log 3.84) but filaments_used ends at 6 (log 3.61)")
+    assert by[(1, "filaments_used")].startswith(
+        "stimulus 2: after O at filament 6 (log 3.61) the up-down rule gives 7 (log 3.84), "
+        "found 8 (log 4.08)")
     assert by[(2, "filaments_used")] == "3 filaments recorded for 2 responses"
     assert by[(3, "filaments_used")].startswith("9.99 not in set 'mouse'")
     assert len(got) == 4
@@ -433,7 +436,8 @@ def test_derive_averages_trials_and_propagates_censoring():
 def test_derive_notes_protocol_and_trial_count():
     r = _readings(xo_series=["OOXOOXXX"], last_filament=["5"])
     out = derive(r, VonFreySettings(trials=2))
-    assert out.loc[0, "note"] == "5 stimuli after the first change of response (protocol: 4); 1 of 2 trials"
+    assert out.loc[0, "note"] == (
+        "5 stimuli after the first change of response (protocol: 4); 1 of 2 trials")
 
 
 def test_check_lists_cell_problems_in_row_order():
@@ -475,3 +479,16 @@ def test_settings_filaments_may_be_a_csv_path():
     expected = thresholds(["oxooxx"], [5], filaments=LAB_SET).loc[0, "threshold_g"]
     assert out.loc[0, "value"] == pytest.approx(expected, rel=1e-12)
     assert out.loc[0, "value"] == pytest.approx(0.343083, rel=1e-3)
+
+
+def test_public_surface_is_pinned():
+    import nocilab.assays.von_frey as vf
+
+    assert vf.__all__ == sorted(vf.__all__)
+    assert vf.__all__ == [
+        "ASSAY", "BUILTIN_SETS", "FilamentSet", "SUDO_COLUMNS", "SeriesProblem",
+        "THRESHOLD_COLUMNS", "check", "derive", "dixon_k", "load_filament_set",
+        "series_problems", "sudo_thresholds", "thresholds",
+    ]
+    assert list(thresholds(["OX"], [2], filaments="rat").columns) == list(vf.THRESHOLD_COLUMNS)
+    assert list(sudo_thresholds(["OXOXO"], filaments="rat").columns) == list(vf.SUDO_COLUMNS)

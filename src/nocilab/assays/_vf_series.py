@@ -63,7 +63,8 @@ def as_column(values: object, name: str, *, index: pd.Index | None = None) -> pd
             "expected one per series"
         )
     if isinstance(values, pd.Series):
-        return pd.Series(values.to_numpy(dtype=object), index=index if index is not None else values.index)
+        keep = values.index if index is None else index
+        return pd.Series(values.to_numpy(dtype=object), index=keep)
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1:
         raise AssayError(f"{name}: expected a 1-d array of values, got shape {arr.shape}")

@@ -21,7 +21,9 @@ from nocilab.assays._vf_series import (
 from nocilab.errors import AssayError
 
 THRESHOLD_COLUMNS = ("k", "threshold_g", "censored", "bound_g", "note")
+"""The columns of :func:`thresholds`, in order."""
 SUDO_COLUMNS = ("fifth_filament", "position", "threshold_g", "censored", "bound_g", "note")
+"""The columns of :func:`sudo_thresholds`, in order."""
 
 FilamentsArg = FilamentSet | str | os.PathLike[str]
 

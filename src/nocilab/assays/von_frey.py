@@ -38,6 +38,8 @@ from nocilab.assays._vf_dixon import dixon_k
 from nocilab.assays._vf_filaments import BUILTIN_SETS, FilamentSet, load_filament_set
 from nocilab.assays._vf_series import Prepared, SeriesProblem, prepare
 from nocilab.assays._vf_thresholds import (
+    SUDO_COLUMNS,
+    THRESHOLD_COLUMNS,
     _sudo_frame,
     _up_down_frame,
     series_problems,
@@ -51,7 +53,9 @@ __all__ = [
     "ASSAY",
     "BUILTIN_SETS",
     "FilamentSet",
+    "SUDO_COLUMNS",
     "SeriesProblem",
+    "THRESHOLD_COLUMNS",
     "check",
     "derive",
     "dixon_k",
@@ -226,7 +230,9 @@ def _average(readings: pd.DataFrame, trials: pd.DataFrame, expected_trials: int)
     gathered = np.full(len(g), "", dtype=object)
     for i in np.flatnonzero(trial_note != ""):
         gi = group_of[i]
-        text = trial_note[i] if n[gi] == 1 else f"trial {readings['trial'].iloc[i]}: {trial_note[i]}"
+        text = trial_note[i]
+        if n[gi] > 1:
+            text = f"trial {readings['trial'].iloc[i]}: {text}"
         gathered[gi] = f"{gathered[gi]}; {text}" if gathered[gi] else text
 
     summary = np.full(len(g), "", dtype=object)

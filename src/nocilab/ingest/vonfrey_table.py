@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from nocilab.assays.von_frey import (
+    THRESHOLD_COLUMNS,
     FilamentSet,
     load_filament_set,
     series_problems,
@@ -23,7 +24,7 @@ from nocilab.ingest.files import is_blank, read_sheets, write_table
 
 __all__ = ["NOT_TESTED", "RESULT_COLUMNS", "vonfrey_table", "write_table"]
 
-RESULT_COLUMNS = ("k", "threshold_g", "censored", "bound_g", "note")
+RESULT_COLUMNS = THRESHOLD_COLUMNS
 """The columns :func:`vonfrey_table` adds (see :func:`nocilab.assays.von_frey.thresholds`)."""
 
 NOT_TESTED = "not tested: series and last filament are both blank"
