@@ -62,9 +62,9 @@ def test_bad_patterns(pattern, why):
 
 
 def test_long_mapping_defaults():
-    m = ImportMapping(layout="long", quantities={"force_g": "Force (g)"})
+    m = ImportMapping(layout="long")
     assert (m.animal, m.day, m.trial) == ("animal", "study_day", None)
-    assert (m.skip_rows, m.sheet) == (0, None)
+    assert (m.skip_rows, m.sheet, m.quantities, m.ignore_columns) == (0, None, {}, ())
     with pytest.raises(ValueError, match="needs a wide mapping"):
         m.match_column("D1")
 

@@ -5,7 +5,8 @@ Two layouts are read:
 ``long``
     one row per animal x study day x trial; ``animal``, ``day`` and optionally
     ``trial`` name columns, and ``quantities`` maps each raw quantity of the assay to
-    its column (``quantities = { force_g = "Force (g)" }``).
+    its column (``quantities = { force_g = "Force (g)" }``); without ``quantities``
+    the columns named after the assay's quantities are read.
 ``wide``
     one row per animal, one column per study day (and trial); ``columns`` is a pattern
     such as ``"D{day}_t{trial}"`` or ``"Day {day}"`` that names those columns, and
@@ -86,11 +87,15 @@ class ImportMapping(Record):
         ``long`` only: columns of the study day (default ``"study_day"``) and the trial
         (optional; without it every row is trial 1).
     quantities : dict of str to str
-        ``long`` only: raw quantity -> column, e.g. ``{"force_g": "Force (g)"}``.
+        ``long`` only: raw quantity -> column, e.g. ``{"force_g": "Force (g)"}``; empty:
+        the columns named after the assay's quantities.
     quantity : str or None
         ``wide`` only: the raw quantity the cells hold.
     columns : str or None
         ``wide`` only: the pattern of the day/trial columns, see :func:`pattern_regex`.
+    ignore_columns : tuple of str
+        Columns the importer may skip without complaint (in a wide sheet, columns that
+        do not match ``columns`` are otherwise a problem unless blank).
     sheet : str or int or None
         Worksheet name (or 0-based position) in an XLSX file; None: the first sheet.
     skip_rows : int
@@ -105,6 +110,7 @@ class ImportMapping(Record):
     quantities: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     quantity: Annotated[str, Field(min_length=1)] | None = None
     columns: str | None = None
+    ignore_columns: tuple[Annotated[str, Field(min_length=1)], ...] = ()
     sheet: str | int | None = None
     skip_rows: NonNegativeInt = 0
 
@@ -127,10 +133,6 @@ class ImportMapping(Record):
                 except ValueError as e:
                     broken.append(("columns", str(e)))
         elif layout == "long":
-            if not given.get("quantities"):
-                broken.append(
-                    ("quantities", "missing: layout 'long' maps each quantity to a column")
-                )
             for key in ("quantity", "columns"):
                 if key in present:
                     broken.append((key, "only for layout 'wide'"))
