@@ -233,7 +233,11 @@ def test_same_seed_same_result_other_seed_other_result():
     a = simulate_power(d, n_sims=3000, seed=5)
     assert a == simulate_power(d, n_sims=3000, seed=5)
     assert a.n_rejected != simulate_power(d, n_sims=3000, seed=6).n_rejected
-    assert a.seed == 5 and a.method == "sufficient" and a.df == 14
+    assert a.seed == 5 and a.spawn_key == () and a.method == "sufficient" and a.df == 14
+    seq = np.random.SeedSequence(5, spawn_key=(2,))
+    b = simulate_power(d, n_sims=3000, seed=seq)
+    assert (b.seed, b.spawn_key) == (5, (2,))
+    assert b == simulate_power(d, n_sims=3000, seed=np.random.SeedSequence(5, spawn_key=(2,)))
 
 
 # -- the fast route against the full simulation -----------------------------------------

@@ -12,7 +12,7 @@ import pandas as pd
 
 from nocilab.design._power_design import PowerDesign, _fail, _finite, _integer
 from nocilab.design._power_refit import refit_power
-from nocilab.design._power_sim import PowerResult, Seed, simulate_power
+from nocilab.design._power_sim import PowerResult, Seed, _seed_sequence, simulate_power
 from nocilab.errors import DesignError
 
 GRID_COLUMNS = ("donors_per_arm", "mice_per_donor", "n_animals", "power", "ci_low", "ci_high")
@@ -50,14 +50,18 @@ class GridChoice:
 
 @dataclass(frozen=True)
 class PowerGrid:
-    """Power of every design in a donors x mice grid (see :func:`power_grid`)."""
+    """Power of every design in a donors x mice grid (see :func:`power_grid`).
+
+    ``seed`` and ``spawn_key`` record the root seed as in :class:`PowerResult`.
+    """
 
     base_design: PowerDesign
     cells: tuple[GridCell, ...]
     target: float
     n_sims: int
-    seed: Seed
+    seed: int | tuple[int, ...]
     method: str
+    spawn_key: tuple[int, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per design: donors_per_arm, mice_per_donor, n_animals (all arms
@@ -84,7 +88,7 @@ class PowerGrid:
         what = "lower 95 % bound of power" if conservative else "power"
         if ok.empty:
             best = frame.sort_values(["power", "n_animals"], ascending=[False, True]).iloc[0]
-            msg = (f"no design in the grid reaches {what} {target:.2f}; the highest is "
+            msg = (f"no design in the grid reaches {what} {target:g}; the highest is "
                    f"{best.power:.3f} at {int(best.donors_per_arm)} donors per arm x "
                    f"{int(best.mice_per_donor)} mice per donor")
             return GridChoice(reached=False, target=target, conservative=conservative,
@@ -92,7 +96,7 @@ class PowerGrid:
                               power=None, ci_low=None, ci_high=None, message=msg)
         row = ok.sort_values(["donors_per_arm", "n_animals"]).iloc[0]
         msg = (f"{int(row.donors_per_arm)} donors per arm x {int(row.mice_per_donor)} mice "
-               f"per donor ({int(row.n_animals)} animals) reaches {what} {target:.2f} "
+               f"per donor ({int(row.n_animals)} animals) reaches {what} {target:g} "
                f"(power {row.power:.3f}, 95 % MC interval {row.ci_low:.3f}-{row.ci_high:.3f})")
         return GridChoice(reached=True, target=target, conservative=conservative,
                           donors_per_arm=int(row.donors_per_arm),
@@ -115,8 +119,7 @@ def cell_seed(seed: Seed, donors_per_arm: int, mice_per_donor: int) -> np.random
     instead of a running count, so a cell gets the same stream whichever other cells
     the grid holds and wherever it is computed.
     """
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(
-        _integer("seed", seed, low=0))
+    root = _seed_sequence(seed)
     return np.random.SeedSequence(root.entropy,
                                   spawn_key=tuple(root.spawn_key) + (donors_per_arm,
                                                                      mice_per_donor))
@@ -183,22 +186,23 @@ def power_grid(base_design: PowerDesign, *, donors: Iterable[int] = range(4, 17)
         raise _fail("method", "must be 'sufficient', 'full' or 'refit'", method)
     n_sims = _integer("n_sims", n_sims, low=1)
     target = _target(target)
-    if not isinstance(seed, np.random.SeedSequence):
-        seed = _integer("seed", seed, low=0)
+    root = _seed_sequence(seed)
     d_values, m_values = _sizes("donors", donors), _sizes("mice", mice)
     sizes = [(d, m) for d in d_values for m in m_values]
     designs = [dataclasses.replace(base_design, donors_per_arm=d, mice_per_donor=m)
                for d, m in sizes]
-    seeds = [cell_seed(seed, d, m) for d, m in sizes]
+    seeds = [cell_seed(root, d, m) for d, m in sizes]
 
     if scheduler is None:
-        results = [_run_cell(x, s, n_sims=n_sims, method=method) for x, s in zip(designs, seeds, strict=True)]
+        results = [_run_cell(x, s, n_sims=n_sims, method=method)
+                   for x, s in zip(designs, seeds, strict=True)]
     else:
         results = _run_on_dask(scheduler, designs, seeds, n_sims, method)
     cells = tuple(GridCell(donors_per_arm=d, mice_per_donor=m, n_animals=x.n_animals, result=r)
                   for (d, m), x, r in zip(sizes, designs, results, strict=True))
+    entropy = root.entropy if isinstance(root.entropy, int) else tuple(root.entropy)
     return PowerGrid(base_design=base_design, cells=cells, target=target, n_sims=n_sims,
-                     seed=seed, method=method)
+                     seed=entropy, method=method, spawn_key=tuple(root.spawn_key))
 
 
 def _run_on_dask(scheduler: Any, designs: list[PowerDesign],

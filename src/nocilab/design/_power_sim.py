@@ -47,7 +47,9 @@ class PowerResult:
     ``power`` is the power of the first treatment arm's comparison with control (the
     primary comparison); ``by_arm`` holds every treatment arm. ``ci_low``/``ci_high``
     are the Wilson 95 % interval of the Monte-Carlo estimate (the simulation error, not
-    a statement about the design). ``n_sims`` counts the simulated studies the estimate
+    a statement about the design). ``seed`` and ``spawn_key`` record the random stream:
+    ``numpy.random.SeedSequence(seed, spawn_key=spawn_key)`` reproduces it (an integer
+    seed has ``spawn_key=()``). ``n_sims`` counts the simulated studies the estimate
     rests on; ``n_failed`` those that could not be analysed (only the refit route can
     have any; their reasons are in ``notes``).
     """
@@ -56,13 +58,14 @@ class PowerResult:
     ci_low: float
     ci_high: float
     n_sims: int
-    seed: Seed
+    seed: int | tuple[int, ...]
     method: str
     n_rejected: int
     by_arm: tuple[ArmPower, ...]
     df: int
     n_failed: int = 0
     notes: tuple[str, ...] = ()
+    spawn_key: tuple[int, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per treatment arm: arm, expected_difference, power, ci_low, ci_high,
@@ -87,10 +90,14 @@ def wilson_interval(count: int, n: int) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _rng(seed: object) -> np.random.Generator:
+def _seed_sequence(seed: object) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
-        return np.random.default_rng(seed)
-    return np.random.default_rng(_integer("seed", seed, low=0))
+        return seed
+    return np.random.SeedSequence(_integer("seed", seed, low=0))
+
+
+def _rng(seed: object) -> np.random.Generator:
+    return np.random.default_rng(_seed_sequence(seed))
 
 
 def _arm_slices(design: PowerDesign) -> list[slice]:
@@ -220,9 +227,12 @@ def result_from_counts(design: PowerDesign, counts: np.ndarray, n_sims: int, *, 
                              ci_low=lo, ci_high=hi, n_rejected=k,
                              expected_difference=float(diffs[i + 1])))
     first = arms[0]
+    ss = _seed_sequence(seed)
+    entropy = ss.entropy if isinstance(ss.entropy, int) else tuple(ss.entropy)
     return PowerResult(power=first.power, ci_low=first.ci_low, ci_high=first.ci_high,
-                       n_sims=n_sims, seed=seed, method=method, n_rejected=first.n_rejected,
-                       by_arm=tuple(arms), df=design.df, n_failed=n_failed, notes=notes)
+                       n_sims=n_sims, seed=entropy, method=method, n_rejected=first.n_rejected,
+                       by_arm=tuple(arms), df=design.df, n_failed=n_failed, notes=notes,
+                       spawn_key=tuple(ss.spawn_key))
 
 
 def simulate_power(design: PowerDesign, *, n_sims: int = 10_000, seed: Seed,
