@@ -117,11 +117,13 @@ def thresholds(
     step = _delta(fs, delta)
     prep = prepare(series, last_filament, fs=fs, method="up_down")
     _raise_if(prep.problems)
-    return _up_down_frame(prep, fs, step)
+    return up_down_frame(prep, fs, step)
 
 
-def _up_down_frame(prep: Prepared, fs: FilamentSet, step: float) -> pd.DataFrame:
-    assert prep.last is not None  # guaranteed by prepare(method="up_down")
+def up_down_frame(prep: Prepared, fs: FilamentSet, step: float) -> pd.DataFrame:
+    """The :data:`THRESHOLD_COLUMNS` frame of checked up-down series."""
+    if prep.last is None or prep.problems:
+        raise AssayError("up-down thresholds need checked series with their last filaments")
     k_pattern = ml_k(prep.patterns)
     has_o = np.fromiter(("O" in p for p in prep.patterns), dtype=bool, count=len(prep.patterns))
     has_x = np.fromiter(("X" in p for p in prep.patterns), dtype=bool, count=len(prep.patterns))
@@ -188,10 +190,11 @@ def sudo_thresholds(
     fs = load_filament_set(filaments)
     prep = prepare(series, last_filament, fs=fs, method="sudo", start=start)
     _raise_if(prep.problems)
-    return _sudo_frame(prep, fs)
+    return sudo_frame(prep, fs)
 
 
-def _sudo_frame(prep: Prepared, fs: FilamentSet) -> pd.DataFrame:
+def sudo_frame(prep: Prepared, fs: FilamentSet) -> pd.DataFrame:
+    """The :data:`SUDO_COLUMNS` frame of checked SUDO series."""
     fifth_p = sudo_fifth(prep.patterns, prep.start or 0, len(fs))
     last_x = np.fromiter(
         (p[SUDO_STIMULI - 1] == "X" for p in prep.patterns), dtype=bool, count=len(prep.patterns)

@@ -40,8 +40,8 @@ from nocilab.assays._vf_series import Prepared, SeriesProblem, prepare
 from nocilab.assays._vf_thresholds import (
     SUDO_COLUMNS,
     THRESHOLD_COLUMNS,
-    _sudo_frame,
-    _up_down_frame,
+    sudo_frame,
+    up_down_frame,
     series_problems,
     sudo_thresholds,
     thresholds,
@@ -192,8 +192,8 @@ def _per_trial(readings: pd.DataFrame, s: VonFreySettings, found: Any) -> pd.Dat
     prep: Prepared = found
     fs = load_filament_set(s.filaments)
     if s.method == "sudo":
-        return _sudo_frame(prep, fs)
-    frame = _up_down_frame(prep, fs, s.delta or fs.delta)
+        return sudo_frame(prep, fs)
+    frame = up_down_frame(prep, fs, s.delta or fs.delta)
     frame["note"] = join_notes(frame["note"].to_numpy(dtype=object),
                                _protocol_notes(prep, s.stimuli_after_change))
     return frame
