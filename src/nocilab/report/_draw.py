@@ -1,0 +1,91 @@
+"""Drawing helpers shared by the figure modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, MaxNLocator
+
+from nocilab.report import style
+
+
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure not registered with pyplot (no global state, no open-figure warnings)."""
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def finish_axes(ax: Axes) -> None:
+    """Tick sizes and widths set on the axes, so they hold whatever the rc at draw time."""
+    rc = style.rc_params()
+    ax.tick_params(axis="both", which="major", labelsize=rc["xtick.labelsize"],
+                   width=rc["xtick.major.width"], length=rc["xtick.major.size"],
+                   direction="out", pad=2.0)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_linewidth(rc["axes.linewidth"])
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def runs(days: Iterable[int]) -> list[tuple[int, int]]:
+    """Contiguous runs of integer days: (0, 1, 2, 3, 7) -> [(0, 3), (7, 7)]."""
+    ds = sorted({int(d) for d in days})
+    out: list[tuple[int, int]] = []
+    for d in ds:
+        if out and d == out[-1][1] + 1:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def shade_dosing(ax: Axes, dosing_days: Sequence[int]) -> None:
+    """Grey bands behind the injection days (one band per run of consecutive days)."""
+    for lo, hi in runs(dosing_days):
+        ax.axvspan(lo - 0.4, hi + 0.4, color=style.SHADE, lw=0, zorder=0, gid="dosing")
+
+
+def baseline_separator(ax: Axes, days: Sequence[int], dosing_days: Sequence[int], *,
+                       label: bool = True) -> float | None:
+    """A dashed line between the baseline days (< 0) and day 0 onwards; returns its x."""
+    days = sorted({int(d) for d in days})
+    before = [d for d in days if d < 0]
+    after = [d for d in list(days) + [int(x) for x in dosing_days] if d >= 0]
+    if not before or not after:
+        return None
+    x = (max(before) + min(after)) / 2.0
+    if any(lo - 0.4 <= x <= hi + 0.4 for lo, hi in runs(dosing_days)):
+        x = min(lo for lo, _ in runs(dosing_days)) - 0.5
+    ax.axvline(x, color="#555555", lw=0.5, ls=(0, (2.5, 2)), zorder=0.5, gid="baseline_separator")
+    if label:
+        ax.text((min(before) + x) / 2.0 if len(before) > 1 else before[0], 1.0, "Baseline",
+                transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=6.0,
+                color="#555555", gid="baseline_label")
+    return x
+
+
+def day_ticks(ax: Axes, days: Sequence[int], *, max_ticks: int = 12) -> None:
+    """x ticks on the study days measured (thinned to ``max_ticks``)."""
+    days = sorted({int(d) for d in days})
+    if len(days) <= max_ticks:
+        ax.xaxis.set_major_locator(FixedLocator(days))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=max_ticks, integer=True))
+
+
+def pad_days(ax: Axes, days: Sequence[int], dosing_days: Sequence[int] = ()) -> None:
+    """x limits half a day beyond the first and last day shown."""
+    allx = [int(d) for d in days] + [int(d) for d in dosing_days]
+    lo, hi = min(allx), max(allx)
+    span = max(hi - lo, 1)
+    ax.set_xlim(lo - max(0.6, 0.03 * span), hi + max(0.6, 0.03 * span))
+
+
+def floor_at_zero(ax: Axes, values: np.ndarray) -> None:
+    """Start the y axis at 0 when every value is non-negative (honest bar of scale)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size and v.min() >= 0:
+        ax.set_ylim(bottom=0)
