@@ -303,7 +303,7 @@ def demo(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning library errors into messages and exit codes."""
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
     except NocilabError as exc:
         err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":

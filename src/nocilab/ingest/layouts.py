@@ -58,13 +58,12 @@ def long_cells(sheet: Sheet, mapping: ImportMapping, quantities_of: dict[str, tu
     assay_col = None
     if mapping.assay is None:
         assay_col = _find(sheet, "assay", problems, "assay (or give the assay)")
-    if animal_col is None or day_col is None or (mapping.assay is None and assay_col is None):
-        return _empty_cells()
-
     if mapping.assay is not None:
         assays = pd.Series(mapping.assay, index=cells.index, dtype=object)
-    else:
+    elif assay_col is not None:
         assays = cells[assay_col].astype(str).str.strip()
+    else:
+        return _empty_cells()
 
     # which columns hold which quantity
     explicit = dict(mapping.quantities or {})
@@ -86,6 +85,8 @@ def long_cells(sheet: Sheet, mapping: ImportMapping, quantities_of: dict[str, tu
             return _empty_cells()
 
     parts = []
+    if animal_col is None or day_col is None:
+        return _empty_cells()
     for q, col in qcols.items():
         present = ~is_blank(cells[col])
         sub = cells.loc[present]
@@ -104,7 +105,7 @@ def long_cells(sheet: Sheet, mapping: ImportMapping, quantities_of: dict[str, tu
             "_trial_where": (_where_column(sheet, sub.index, trial_col)
                              if trial_col is not None else ""),
         }))
-    if not parts:
+    if not parts or animal_col is None or day_col is None:
         return _empty_cells()
     return pd.concat(parts, ignore_index=True)
 
