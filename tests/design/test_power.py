@@ -352,3 +352,17 @@ def test_simulation_arguments_are_checked():
         simulate_power(small_design(), n_sims=10, seed=1, method="magic")
     with pytest.raises(DesignError, match="arm"):
         exact_power(small_design(), arm="control")
+
+
+def test_public_surface_is_pinned():
+    from nocilab.design import power
+
+    assert power.__all__ == sorted(power.__all__)
+    assert set(power.__all__) == {
+        "ArmPower", "Effect", "GridCell", "GridChoice", "PowerDesign", "PowerGrid",
+        "PowerResult", "VarianceComponents", "arm_contrast_means", "cell_seed",
+        "contrast_weights", "donor_mean_variance", "donor_means_from_readings",
+        "donor_t_statistics", "exact_power", "power_grid", "reference_design", "refit_power",
+        "simulate_power", "simulate_readings", "variance_from_fit",
+    }
+    assert all(hasattr(power, name) for name in power.__all__)

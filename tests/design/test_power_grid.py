@@ -147,3 +147,10 @@ def test_scheduler_address_and_client():
         with distributed.Client(cluster) as client:
             by_client = power_grid(BASE, scheduler=client, **kwargs)
     assert by_address.cells == here.cells == by_client.cells
+
+
+def test_grid_can_refit_each_cell():
+    g = power_grid(BASE, donors=[3], mice=[1, 2], n_sims=4, seed=2, method="refit")
+    assert g.method == "refit"
+    assert [c.result.method for c in g.cells] == ["refit", "refit"]
+    assert all(c.result.n_sims + c.result.n_failed == 4 for c in g.cells)

@@ -138,8 +138,7 @@ class Effect:
     @property
     def magnitude(self) -> float:
         """The peak effect in reading units (>= 0)."""
-        if self.scale == "percent":
-            assert self.baseline_mean is not None  # checked on construction
+        if self.scale == "percent" and self.baseline_mean is not None:
             return self.size / 100.0 * self.baseline_mean
         return self.size
 
@@ -226,7 +225,8 @@ class PowerDesign:
     alpha : float
         Significance level of each comparison, in (0, 1).
     sidedness : {'two-sided', 'one-sided'}
-        One-sided tests look in the arm's ``Effect.direction``.
+        One-sided tests look in the arm's ``Effect.direction`` (a decrease for an arm
+        without an effect).
     window : (first_day, last_day), optional
         Post-injection days averaged into the contrast (inclusive); default all ``days``.
     adjust : {'none', 'bonferroni'}

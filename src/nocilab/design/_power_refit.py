@@ -62,13 +62,15 @@ def change_model(design: PowerDesign) -> ChangeModel:
     inter = [arm_x[:, [i]] * day_x for i in range(n_arms - 1)]
     exog = np.column_stack([np.ones(len(day_r)), arm_x, day_x, *inter])
 
-    mats, names = [], []
-    for g in range(design.n_donors):
-        an = animal_r[donor_r == g]
-        labels = np.unique(an)
-        mats.append((an[:, None] == labels[None, :]).astype(float))
-        names.append([f"animal{a}" for a in labels])
-    vc = VCSpec(["animal"], [names], [mats])
+    vc = None
+    if m > 1:
+        mats, names = [], []
+        for g in range(design.n_donors):
+            an = animal_r[donor_r == g]
+            labels = np.unique(an)
+            mats.append((an[:, None] == labels[None, :]).astype(float))
+            names.append([f"animal{a}" for a in labels])
+        vc = VCSpec(["animal"], [names], [mats])
     return ChangeModel(exog=exog, groups=donor_r, exog_re=np.ones((len(day_r), 1)),
                        exog_vc=vc, window_index=win, n_baseline=nb)
 
