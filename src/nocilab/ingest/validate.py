@@ -169,7 +169,10 @@ def _readings(sub: pd.DataFrame) -> pd.DataFrame:
     where.columns = [f"_where_{q}" for q in where.columns]
     out = pd.concat([wide, where], axis=1).reset_index()
     out.columns.name = None
-    out["_where_any"] = where.bfill(axis=1).iloc[:, 0].to_numpy()
+    first = where.iloc[:, 0]
+    for col in where.columns[1:]:  # the first located cell of each reading
+        first = first.fillna(where[col])
+    out["_where_any"] = first.to_numpy()
     for q in wide.columns:
         kind_num = sub.loc[sub["quantity"] == q, "value_num"].notna().any()
         if kind_num:
