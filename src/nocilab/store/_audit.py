@@ -154,7 +154,7 @@ class AuditReport:
         if self.ok:
             return f"audit chain of {self.n_events} events verifies (head {self.head_hash[:16]})"
         where = "" if self.first_broken_id is None else f" at event {self.first_broken_id}"
-        return f"audit chain broken{where}: {self.why}"
+        return f"audit verification failed{where}: {self.why}"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,7 @@ AUDIT_COLUMNS: dict[str, str] = {
 }
 
 
-def frame(rows: list[Any], columns: dict[str, str]) -> pd.DataFrame:
+def frame(rows: Sequence[Any], columns: dict[str, str]) -> pd.DataFrame:
     """A DataFrame from result rows in the order of ``columns``, with those dtypes.
 
     Text columns keep pandas' default text dtype; a missing text is pandas' missing

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,10 +106,10 @@ def _observations(conn: Connection, events: list[AuditEvent]) -> list[Finding]:
                 return [(ev.id, "an insert event must not have a 'before'")]
         elif ev.action in ("correct", "delete"):
             old_id = before.get("id") if isinstance(before, dict) else None
-            old = expected.get(old_id) if isinstance(old_id, int) else None
-            if old is None:
+            if not isinstance(old_id, int) or old_id not in expected:
                 return [(ev.id, f"it supersedes observation {old_id}, which no earlier "
                                 "event created")]
+            old = expected[old_id]
             if old[-1] is not None:
                 return [(ev.id, f"it supersedes observation {old_id}, which event "
                                 f"{last[old_id]} had already superseded")]
@@ -170,7 +170,7 @@ def _meta(conn: Connection, events: list[AuditEvent]) -> list[Finding]:
 
 
 def _compare(table: str, entity: str, expected: dict[Any, list[Any]],
-             actual: dict[Any, Sequence[Any]], last: dict[Any, int],
+             actual: Mapping[Any, Sequence[Any]], last: dict[Any, int],
              fields: Sequence[str]) -> list[Finding]:
     """One finding per row whose stored state differs from the replayed one.
 

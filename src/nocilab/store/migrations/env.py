@@ -15,11 +15,14 @@ No logging configuration is read: there is no ``alembic.ini``.
 from __future__ import annotations
 
 from alembic import context
+from alembic.config import Config
 from sqlalchemy.engine import Connection
 
+from nocilab.errors import StoreError
 from nocilab.store._engine import WRITE_OPTION, make_engine, parse_url
 from nocilab.store._tables import metadata
 
+config: Config | None
 try:
     config = context.config
 except AttributeError:  # imported outside an Alembic run (e.g. by doctest collection)
@@ -37,7 +40,7 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-def _offline() -> None:
+def _offline(config: Config) -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=metadata,
@@ -48,14 +51,14 @@ def _offline() -> None:
         context.run_migrations()
 
 
-def _online() -> None:
+def _online(config: Config) -> None:
     given = config.attributes.get("connection")
     if given is not None:
         _run(given)
         return
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        raise RuntimeError("no connection and no sqlalchemy.url given to the store migrations")
+        raise StoreError("no connection and no sqlalchemy.url given to the store migrations")
     engine = make_engine(parse_url(url))
     try:
         with engine.connect() as connection:
@@ -69,6 +72,6 @@ def _online() -> None:
 if config is None:
     pass
 elif context.is_offline_mode():
-    _offline()
+    _offline(config)
 else:
-    _online()
+    _online(config)
