@@ -372,3 +372,17 @@ def test_missing_filament_csv_names_the_resolved_path(write_study, tmp_path):
     p = one_problem(write_study(data))
     assert str(tmp_path.resolve() / "kits" / "none.csv") in p.why
     assert "'mouse', 'rat'" in p.why
+
+
+def test_reporting_table_is_optional_and_validated(tmp_path):
+    from nocilab.errors import StudyFileError
+    from nocilab.model import load_study
+
+    text = (Path(__file__).resolve().parents[2] / "examples" / "study.toml").read_text()
+    study = load_study(Path(__file__).resolve().parents[2] / "examples" / "study.toml")
+    assert study.reporting.randomisation.startswith("nocilab allocate")
+    bad = tmp_path / "study.toml"
+    bad.write_text(text.replace('housing = "', 'housign = "'))
+    with pytest.raises(StudyFileError) as info:
+        load_study(bad)
+    assert any(p.where == "reporting.housign" for p in info.value.problems)

@@ -247,6 +247,16 @@ def simulate_study(*, seed: int = 20210701, mice_per_donor: int = 3) -> Simulate
                 f"{mice_per_donor} female mice, 8 mg/day i.p. on days 0-3. Seed {seed}."
             ),
         },
+        "reporting": {
+            "sample_size": (f"Simulated design: 8 patient and 6 control donors, {mice_per_donor} "
+                            "mice per donor, as in the reference study; no power calculation"),
+            "inclusion_criteria": "Female C57BL/6J mice, 10 weeks old (simulated)",
+            "exclusion_criteria": "None planned; no animal excluded (simulated)",
+            "primary_outcome": "Paw-pressure threshold (g) over days 1-14",
+            "procedures": ("IgG 8 mg/day i.p. on days 0-3; paw pressure, cold plate (10 C, "
+                           "cut-off 60 s), von Frey up-down, grip, activity, body weight; "
+                           "skin biopsies for IENFD on day 21"),
+        },
         "arms": [
             {"id": "patient", "label": "FMS patient IgG"},
             {"id": "control", "label": "Healthy-control IgG", "control": True},

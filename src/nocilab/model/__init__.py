@@ -8,7 +8,15 @@ are in :mod:`nocilab.model.settings`.
 """
 
 from nocilab.model._errors import problems_from_validation_error
-from nocilab.model._records import Animal, Arm, Donor, Dosing, Preparation, StudyInfo
+from nocilab.model._records import (
+    Animal,
+    Arm,
+    Donor,
+    Dosing,
+    Preparation,
+    Reporting,
+    StudyInfo,
+)
 from nocilab.model._toml import render_study_toml
 from nocilab.model._validate import BUILTIN_FILAMENT_SETS
 from nocilab.model.mapping import ImportMapping, pattern_regex
@@ -25,6 +33,7 @@ __all__ = [
     "Dosing",
     "ImportMapping",
     "Preparation",
+    "Reporting",
     "STUDY_FILE",
     "Study",
     "StudyInfo",

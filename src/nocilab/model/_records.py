@@ -97,6 +97,24 @@ class StudyInfo(Record):
     start_date: dt.date | None = None
 
 
+class Reporting(Record):
+    """The optional ``[reporting]`` table: what the ARRIVE 2.0 Essential 10 ask that the
+    rest of the study file cannot say. Every field is free text; a report lists the
+    items left empty as missing.
+    """
+
+    ethics_approval: str = ""
+    sample_size: str = ""
+    inclusion_criteria: str = ""
+    exclusion_criteria: str = ""
+    exclusions: str = ""
+    randomisation: str = ""
+    blinding: str = ""
+    primary_outcome: str = ""
+    housing: str = ""
+    procedures: str = ""
+
+
 class Arm(Record):
     """One ``[[arms]]`` record; ``label`` defaults to the id."""
 

@@ -18,13 +18,22 @@ from pydantic import BaseModel, ValidationError
 
 from nocilab.errors import Problem
 from nocilab.model._errors import id_part, join_path, problems_from_validation_error
-from nocilab.model._records import Animal, Arm, Donor, Dosing, Preparation, Record, StudyInfo
+from nocilab.model._records import (
+    Animal,
+    Arm,
+    Donor,
+    Dosing,
+    Preparation,
+    Record,
+    Reporting,
+    StudyInfo,
+)
 from nocilab.model.mapping import ImportMapping
 from nocilab.model.settings import ASSAY_SETTINGS, VonFreySettings
 
 SECTIONS = (
     "study", "arms", "donors", "preparations", "dosing", "animals", "schedule", "assays",
-    "mappings",
+    "mappings", "reporting",
 )
 REQUIRED = ("study", "arms", "preparations", "dosing")
 BUILTIN_FILAMENT_SETS = ("mouse", "rat")
@@ -37,6 +46,7 @@ class Parts:
     """The validated content of a study file (complete only when there are no problems)."""
 
     info: StudyInfo | None = None
+    reporting: Reporting = field(default_factory=Reporting)
     arms: dict[str, Arm] = field(default_factory=dict)
     donors: dict[str, Donor] = field(default_factory=dict)
     preparations: dict[str, Preparation] = field(default_factory=dict)
@@ -95,6 +105,7 @@ class _Validator:
                 form = f"[[{key}]]" if key in ("arms", "preparations") else f"[{key}]"
                 self.add(key, f"missing required table {form}")
         self.info()
+        self.reporting()
         self.parts.arms = self.records("arms", Arm)
         self.parts.donors = self.records("donors", Donor)
         self.parts.preparations = self.records("preparations", Preparation)
@@ -137,6 +148,13 @@ class _Validator:
         raw = self.table("study")
         if raw is not None:
             self.parts.info = self.validate(StudyInfo, raw, "study")
+
+    def reporting(self) -> None:
+        raw = self.table("reporting")
+        if raw is not None:
+            found = self.validate(Reporting, raw, "reporting")
+            if found is not None:
+                self.parts.reporting = found
 
     def records(self, section: str, model: type[Record]) -> dict[str, Any]:
         raw = self.data.get(section, [])

@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from nocilab.errors import Problem, StudyFileError
-from nocilab.model._records import Animal, Arm, Donor, Dosing, Preparation, StudyInfo
+from nocilab.model._records import Animal, Arm, Donor, Dosing, Preparation, Reporting, StudyInfo
 from nocilab.model._validate import validate_study_data
 from nocilab.model.mapping import ImportMapping
 from nocilab.model.settings import ASSAY_SETTINGS
@@ -76,6 +76,7 @@ class Study:
     schedule: dict[str, tuple[int, ...]]
     assays: dict[str, BaseModel]
     mappings: dict[str, ImportMapping]
+    reporting: Reporting = field(default_factory=Reporting)
     _arm: dict[str, Arm] = field(init=False, repr=False, compare=False)
     _donor: dict[str, Donor] = field(init=False, repr=False, compare=False)
     _prep: dict[str, Preparation] = field(init=False, repr=False, compare=False)
@@ -291,4 +292,5 @@ def load_study(path: str | os.PathLike[str]) -> Study:
         schedule=dict(parts.schedule),
         assays=dict(parts.assays),
         mappings=dict(parts.mappings),
+        reporting=parts.reporting,
     )
