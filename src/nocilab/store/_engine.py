@@ -24,6 +24,7 @@ from sqlalchemy.pool import StaticPool
 from nocilab.errors import StoreError
 
 WRITE_OPTION = "nocilab_write"
+SQLITE_BUSY_TIMEOUT_S = 60.0
 
 
 def parse_url(url: str | os.PathLike[str]) -> URL:
@@ -61,6 +62,9 @@ def make_engine(url: URL) -> Engine:
     if is_sqlite and sqlite_file(url) is None:
         # one shared connection, or every connection would see its own empty database
         kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    elif is_sqlite:
+        # a writer waits this long for another writer (a large import) to commit
+        kwargs.update(connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
     try:
         engine = sa.create_engine(url, **kwargs)
     except NoSuchModuleError as exc:
