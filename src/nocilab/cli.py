@@ -75,6 +75,22 @@ BY_OPT = typer.Option(None, "--by", help="Who does this (default: $NOCILAB_USER 
 # ----------------------------------------------------------------------------- commands
 
 @app.command()
+def init(
+    folder: Path = typer.Argument(..., help="Folder for the new study (created if needed)."),
+) -> None:
+    """Start a study: write a commented study.toml to fill in."""
+    from importlib.resources import files
+
+    target = folder / "study.toml"
+    if target.exists():
+        raise NocilabError(f"{target} already exists; nothing was written")
+    folder.mkdir(parents=True, exist_ok=True)
+    text = files("nocilab.model").joinpath("example_study.toml").read_text(encoding="utf-8")
+    target.write_text(text, encoding="utf-8")
+    console.print(f"wrote {target}: edit it, then run `nocilab check {folder}`", highlight=False)
+
+
+@app.command()
 def check(study_path: Path = STUDY_ARG) -> None:
     """Validate a study file and summarise it."""
     study = _load(study_path)
@@ -106,7 +122,7 @@ def import_(
     study_path: Path = STUDY_ARG,
     files: list[Path] = typer.Argument(..., help="CSV or XLSX files of raw readings."),
     mapping: str | None = typer.Option(None, "--mapping", "-m",
-                                       help="Name of a [mappings.NAME] table in study.toml."),
+                                       help="Name of a \\[mappings.NAME] table in study.toml."),
     layout: str = typer.Option("long", "--layout", help="long (tidy) or wide (one column per day)."),
     assay: str | None = typer.Option(None, "--assay", help="The assay (required for wide sheets)."),
     animal: str = typer.Option("animal", "--animal", help="Column of animal ids."),

@@ -104,3 +104,15 @@ def test_correction_keeps_history(tmp_path, capsys, simulated_small):
 def test_unknown_study_file_is_a_clear_error(tmp_path, capsys):
     code, out, err = run(capsys, "check", tmp_path / "nowhere")
     assert code != 0 and "Traceback" not in err and "nowhere" in err
+
+
+def test_init_writes_the_example_study(tmp_path, capsys):
+    from nocilab.model import load_study
+
+    code, out, _ = run(capsys, "init", tmp_path / "new")
+    assert code == 0
+    example = Path(__file__).resolve().parents[2] / "examples" / "study.toml"
+    assert (tmp_path / "new" / "study.toml").read_text() == example.read_text()
+    assert load_study(tmp_path / "new").info.id == "fms-pt-example"
+    code, _, err = run(capsys, "init", tmp_path / "new")
+    assert code != 0 and "already exists" in err
