@@ -103,6 +103,13 @@ def test_time_course_one_mean_line_per_arm_and_one_faint_line_per_animal(derived
     assert "Censored (plotted at cut-off)" in labels
 
 
+def test_time_course_with_one_mouse_per_arm_draws_no_error_bar():
+    d = make_derived(donors={"patient": 1, "control": 1}, mice=1)
+    fig = time_course(d, control="control")
+    assert len(_gids(fig, "mean_")) == 2
+    ET.fromstring(figure_svg(fig))
+
+
 def test_time_course_without_animals_draws_only_means(derived):
     fig = time_course(derived, control="control", show_animals=False)
     assert _gids(fig, "animal_") == []
@@ -365,3 +372,31 @@ def test_pdf_embeds_truetype_text(tmp_path, derived):
     data = path.read_bytes()
     assert b"/FontFile2" in data  # TrueType embedded (pdf.fonttype 42), not Type 3 outlines
     assert b"/Type3" not in data
+
+
+# ------------------------------------------------------- the simulated demo study
+
+@pytest.fixture(scope="module")
+def demo_derived(tmp_path_factory) -> pd.DataFrame:
+    from rich.console import Console
+
+    from nocilab.demo.run import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("demo") / "study", console=Console(quiet=True))
+
+
+@pytest.mark.slow
+def test_every_demo_outcome_renders(demo_derived):
+    labels = {"patient": "FMS patient IgG", "control": "Healthy-control IgG"}
+    for _, sub in demo_derived.groupby(["assay", "outcome"]):
+        days = sub["study_day"].unique()
+        if len(days) == 1:
+            fig = endpoint_dots(sub, control="control", arm_labels=labels)
+            assert len(_gids(fig, "donor_", PathCollection)) == sub["donor"].nunique()
+        else:
+            fig = time_course(sub, control="control", arm_labels=labels)
+            assert len(_gids(fig, "mean_")) == 2
+            assert len(_gids(fig, "animal_")) == sub["animal"].nunique()
+            fig = donor_small_multiples(sub, control="control", arm_labels=labels)
+            assert len(fig.axes) == sub["donor"].nunique() == 14
+        ET.fromstring(figure_svg(fig))

@@ -60,9 +60,9 @@ def baseline_separator(ax: Axes, days: Sequence[int], dosing_days: Sequence[int]
         x = min(lo for lo, _ in runs(dosing_days)) - 0.5
     ax.axvline(x, color="#555555", lw=0.5, ls=(0, (2.5, 2)), zorder=0.5, gid="baseline_separator")
     if label:
-        ax.text((min(before) + x) / 2.0 if len(before) > 1 else before[0], 1.0, "Baseline",
-                transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=6.0,
-                color="#555555", gid="baseline_label")
+        ax.annotate("Baseline", xy=(x, 1.0), xycoords=ax.get_xaxis_transform(),
+                    xytext=(-2.0, 1.0), textcoords="offset points", ha="right", va="bottom",
+                    fontsize=6.0, color="#555555", gid="baseline_label")
     return x
 
 

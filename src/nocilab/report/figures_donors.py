@@ -248,7 +248,7 @@ def endpoint_dots(derived: pd.DataFrame, *, control: str,
         unit = str(d["unit"].iloc[0])
         ax.set_ylabel(ylabel or style.outcome_label(str(d["outcome"].iloc[0]), unit))
         day = int(d["study_day"].iloc[0])
-        ax.set_title(title or f"Day {day}", loc="left", fontsize=7.5)
+        ax.set_title(title or f"Study day {day}", loc="left", fontsize=7.5)
         _draw.finish_axes(ax)
         ax.tick_params(axis="x", length=0)
         if d["is_censored"].any():
