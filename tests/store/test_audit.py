@@ -7,8 +7,8 @@ on the PostgreSQL server), as someone editing the database by hand would.
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
