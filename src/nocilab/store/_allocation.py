@@ -138,8 +138,14 @@ class UnblindingRecord:
     event_id: int
 
 
+def next_run_id(tx: Transaction) -> int:
+    """The id the next allocation run will get (valid under the transaction's write lock)."""
+    return tx.next_id(allocation_runs)
+
+
 def record_allocation(
     tx: Transaction,
+    run_id: int,
     *,
     study_id: str,
     actor: str,
@@ -157,13 +163,16 @@ def record_allocation(
 ) -> int:
     """Write one allocation run, its key and its codes, and the ``allocate`` event.
 
-    ``codes`` holds ``(animal, animal_code, vial_code)``; ``blob.run_id`` is ignored (the
-    run id is assigned here). ``event_after`` is recorded in the event's ``after`` with
-    the run id and the codes added. Returns the run id.
+    ``run_id`` comes from :func:`next_run_id` in the same transaction (the key's
+    associated data names it, so it is known before the key is encrypted). ``codes``
+    holds ``(animal, animal_code, vial_code)``; ``blob.run_id`` is ignored.
+    ``event_after`` is recorded in the event's ``after`` with the run id and the codes
+    added. Returns the run id.
     """
     actor = require_text(actor, "actor")
     conn = tx.connection
-    run_id = tx.next_id(allocation_runs)
+    if run_id != next_run_id(tx):
+        raise StoreError(f"allocation run {run_id} is not the next run id")
     at = utc_now()
     conn.execute(allocation_runs.insert(), [{
         "id": run_id, "study_id": study_id, "created_by": actor, "created_at": at,
