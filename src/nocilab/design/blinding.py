@@ -63,6 +63,7 @@ __all__ = [
     "animal_id_for_codes",
     "assignments",
     "blinding_state",
+    "check_can_allocate",
     "decrypt_key",
     "encrypt_key",
     "new_codes",
@@ -200,6 +201,27 @@ class AllocationReport:
         return "\n".join(lines)
 
 
+def check_can_allocate(study, store, *, force: bool = False,
+                       reason: str | None = None) -> sa_alloc.RunRecord | None:
+    """Raise DesignError unless the study may be allocated now; returns the run replaced.
+
+    Allocating again needs ``force`` and a ``reason``. Also checks that the study has
+    animals to allocate (see :func:`~nocilab.design.allocate.study_allocation_inputs`).
+    """
+    previous = sa_alloc.current_run(store)
+    if previous is not None:
+        if not force:
+            raise DesignError(
+                f"study {study.info.id} is already allocated (run {previous.run_id}, "
+                f"{previous.created_at} by {previous.created_by}); allocating again "
+                "replaces every code: give --force with --reason to do so")
+        if not (reason and reason.strip()):
+            raise DesignError("--force replaces an allocation and needs --reason (recorded "
+                              "in the audit trail)")
+    study_allocation_inputs(study)
+    return previous
+
+
 def allocate_study(study, store, *, passphrase: str, actor: str, seed: int | None = None,
                    per_preparation: int | None = None, n_candidates: int = 1000,
                    force: bool = False, reason: str | None = None,
@@ -234,16 +256,7 @@ def allocate_study(study, store, *, passphrase: str, actor: str, seed: int | Non
         The passphrase is too short.
     """
     _check_passphrase(passphrase)
-    previous = sa_alloc.current_run(store)
-    if previous is not None:
-        if not force:
-            raise DesignError(
-                f"study {study.info.id} is already allocated (run {previous.run_id}, "
-                f"{previous.created_at} by {previous.created_by}); allocating again "
-                "replaces every code: give --force with --reason to do so")
-        if not (reason and reason.strip()):
-            raise DesignError("--force replaces an allocation and needs --reason (recorded "
-                              "in the audit trail)")
+    previous = check_can_allocate(study, store, force=force, reason=reason)
     animals, preps = study_allocation_inputs(study)
     observations = store.observations()
     if previous is not None:  # readings taken under the old codes belong to their animals
