@@ -316,6 +316,15 @@ def demo(
     run_demo(out, seed=seed, force=force, console=console)
 
 
+def _register_commands() -> None:
+    from nocilab import cli_power
+
+    cli_power.register(app)
+
+
+_register_commands()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning library errors into messages and exit codes."""
     try:

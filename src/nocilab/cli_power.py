@@ -1,0 +1,124 @@
+"""``nocilab power``: power of a passive-transfer design by simulation (thin command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from nocilab.errors import DesignError
+
+
+def _range(text: str, what: str) -> list[int]:
+    """'4-16' or '4,6,8' -> list of ints."""
+    try:
+        if "-" in text.strip("-") and "," not in text:
+            lo, hi = text.split("-", 1)
+            return list(range(int(lo), int(hi) + 1))
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise DesignError(f"--{what} must look like 4-16 or 4,6,8; got {text!r}") from None
+
+
+def _days(text: str, what: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise DesignError(f"--{what} must be study days separated by commas, e.g. -3,-1,1,3,5,7; "
+                          f"got {text!r}") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``power`` command to the app."""
+
+    @app.command()
+    def power(
+        out: Path = typer.Option(Path("power"), "--out", "-o", help="Folder for the grid, curves and summary."),
+        donors: str = typer.Option("4-16", "--donors", help="Donors per arm to try: 4-16 or 4,6,8."),
+        mice: str = typer.Option("1-6", "--mice", help="Mice per donor to try."),
+        days: str = typer.Option("-3,-1,1,2,3,5,7,10", "--days", help="Test days (negative: baseline)."),
+        effect: float = typer.Option(..., "--effect", help="Peak effect to detect (size, >= 0)."),
+        scale: str = typer.Option("percent", "--scale", help="percent (of baseline) or absolute."),
+        direction: str = typer.Option("decrease", "--direction", help="decrease or increase."),
+        baseline_mean: float | None = typer.Option(None, "--baseline-mean",
+                                                   help="Mean baseline reading (for --scale percent)."),
+        onset_days: float = typer.Option(2.0, "--onset-days", help="Days from day 0 to the full effect."),
+        plateau_days: float = typer.Option(2.0, "--plateau-days", help="Days at the peak."),
+        half_life: float = typer.Option(10.0, "--half-life", help="Half-life of the decay in days."),
+        sd_donor: float | None = typer.Option(None, "--sd-donor", help="SD between donors of the response."),
+        sd_animal: float | None = typer.Option(None, "--sd-animal", help="SD between mice of one donor."),
+        sd_residual: float | None = typer.Option(None, "--sd-residual", help="SD of repeated readings."),
+        rho: float = typer.Option(0.0, "--rho", help="AR(1) correlation of readings on consecutive test days."),
+        from_study: Path | None = typer.Option(None, "--from", help="Take the SDs from this (pilot) study."),
+        outcome: str | None = typer.Option(None, "--outcome", help="With --from: ASSAY.OUTCOME."),
+        window: str | None = typer.Option(None, "--window", help="Analysis window, FIRST,LAST day."),
+        alpha: float = typer.Option(0.05, "--alpha"),
+        one_sided: bool = typer.Option(False, "--one-sided", help="One-sided test in the effect's direction."),
+        sims: int = typer.Option(10_000, "--sims", help="Simulated studies per design."),
+        seed: int = typer.Option(1, "--seed"),
+        target: float = typer.Option(0.8, "--target", help="Power to reach."),
+        scheduler: str | None = typer.Option(None, "--scheduler",
+                                             help="Dask: 'local' or a scheduler address (tcp://host:port)."),
+    ) -> None:
+        """Power of the donor-level test for a grid of donors x mice per donor, by simulation."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from nocilab.design.planning import pilot_variance, write_power_outputs
+        from nocilab.design.power import Effect, PowerDesign, VarianceComponents, power_grid
+
+        console = Console()
+        day_list = _days(days, "days")
+        pilot = None
+        if from_study is not None:
+            if outcome is None:
+                raise DesignError("--from needs --outcome ASSAY.OUTCOME (e.g. paw_pressure.threshold_g)")
+            from nocilab.derive import derive_table
+            from nocilab.model import load_study
+            from nocilab.store import Store
+
+            study = load_study(from_study)
+            with Store.open(study.database_url(), create=False) as store:
+                derived = derive_table(study, store)
+            win = _days(window, "window") if window else None
+            pilot = pilot_variance(study, derived, outcome=outcome,
+                                   window=(win[0], win[-1]) if win else None, rho=rho)
+            variance = pilot.variance
+            if baseline_mean is None:
+                baseline_mean = pilot.baseline_mean
+            console.print(f"variance components from {from_study}: {pilot.note}", highlight=False)
+        else:
+            missing = [n for n, v in (("--sd-donor", sd_donor), ("--sd-animal", sd_animal),
+                                      ("--sd-residual", sd_residual)) if v is None]
+            if missing:
+                raise DesignError(f"give {', '.join(missing)} or take them from a pilot study "
+                                  "with --from STUDY --outcome ASSAY.OUTCOME")
+            variance = VarianceComponents(sd_donor=sd_donor, sd_animal=sd_animal,
+                                          sd_residual=sd_residual, rho=rho)
+        eff = Effect(size=effect, scale=scale, baseline_mean=baseline_mean, onset_days=onset_days,
+                     plateau_days=plateau_days, half_life_days=half_life, direction=direction)
+        donor_sizes, mice_sizes = _range(donors, "donors"), _range(mice, "mice")
+        win = _days(window, "window") if window else None
+        design = PowerDesign(
+            arms=("control", "treatment"), donors_per_arm=donor_sizes[0], mice_per_donor=mice_sizes[0],
+            days=tuple(d for d in day_list if d > 0),
+            baseline_days=tuple(d for d in day_list if d < 0), effect=eff, variance=variance,
+            alpha=alpha, sidedness="one-sided" if one_sided else "two-sided",
+            window=(win[0], win[-1]) if win else None)
+        with console.status(f"simulating {len(donor_sizes) * len(mice_sizes)} designs x {sims:,} studies"):
+            grid = power_grid(design, donors=donor_sizes, mice=mice_sizes, n_sims=sims, seed=seed,
+                              target=target, scheduler=scheduler)
+        summary = write_power_outputs(grid, design, out, target=target, pilot=pilot)
+        frame = grid.to_frame()
+        table = Table(title=f"Power (target {target:.0%}); rows: donors per arm, columns: mice per donor")
+        table.add_column("donors")
+        for m in mice_sizes:
+            table.add_column(f"{m} mice", justify="right")
+        for d in donor_sizes:
+            row = frame[frame["donors_per_arm"] == d].set_index("mice_per_donor")["power"]
+            table.add_row(str(d), *[f"{row[m]:.2f}" for m in mice_sizes])
+        console.print(table)
+        colour = "green" if summary["reached"] else "yellow"
+        console.print(f"[{colour}]{summary['message']}[/]", highlight=False)
+        console.print(f"wrote {out}/power_grid.csv, power_curves.(png|pdf|svg), power_summary.json",
+                      highlight=False)

@@ -1,0 +1,55 @@
+"""`nocilab power` from the command line: outputs, pilot variance, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from nocilab.cli import main
+
+
+def test_power_grid_outputs_and_smallest_design(tmp_path, capsys):
+    out = tmp_path / "pw"
+    code = main(["power", "--effect", "25", "--baseline-mean", "120", "--sd-donor", "12",
+                 "--sd-animal", "10", "--sd-residual", "12", "--donors", "4-10", "--mice", "1-3",
+                 "--sims", "2000", "--seed", "3", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    grid = pd.read_csv(out / "power_grid.csv")
+    assert len(grid) == 7 * 3
+    # power rises with donors for every number of mice
+    for _, g in grid.groupby("mice_per_donor"):
+        assert g.sort_values("donors_per_arm")["power"].is_monotonic_increasing
+    summary = json.loads((out / "power_summary.json").read_text())
+    best = summary["smallest"]
+    chosen = grid[(grid.donors_per_arm == best["donors_per_arm"]) & (grid.mice_per_donor == best["mice_per_donor"])]
+    assert summary["reached"] and float(chosen["power"].iloc[0]) >= 0.8
+    assert not (grid[grid.donors_per_arm < best["donors_per_arm"]]["power"] >= 0.8).any()
+    for ext in ("png", "pdf", "svg"):
+        assert (out / f"power_curves.{ext}").is_file()
+    assert "reaches power 0.8" in text
+
+
+def test_power_from_pilot_study(tmp_path, capsys, simulated_small):
+    from nocilab.demo import write_demo_files
+
+    folder = tmp_path / "pilot"
+    write_demo_files(simulated_small, folder)
+    assert main(["import", str(folder), str(folder / "raw" / "paw_pressure_wide.xlsx"),
+                 "--mapping", "paw_pressure_wide"]) == 0
+    out = tmp_path / "pw"
+    code = main(["power", "--effect", "20", "--from", str(folder), "--outcome",
+                 "paw_pressure.threshold_g", "--donors", "4-6", "--mice", "1-2", "--sims", "500",
+                 "--out", str(out)])
+    assert code == 0
+    summary = json.loads((out / "power_summary.json").read_text())
+    var = summary["variance_from"]["variance"]
+    assert var["sd_residual"] > 0 and summary["variance_from"]["outcome"] == "paw_pressure.threshold_g"
+    assert 100 < summary["variance_from"]["baseline_mean"] < 150
+
+
+def test_power_without_variances_says_what_to_give(tmp_path, capsys):
+    code = main(["power", "--effect", "20", "--sd-donor", "1", "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code != 0 and "--sd-animal" in err and "--from" in err and "Traceback" not in err
