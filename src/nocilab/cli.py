@@ -317,8 +317,9 @@ def demo(
 
 
 def _register_commands() -> None:
-    from nocilab import cli_power
+    from nocilab import cli_design, cli_power
 
+    cli_design.register(app)
     cli_power.register(app)
 
 

@@ -33,8 +33,14 @@ def readings_frame(observations: pd.DataFrame, assay: str) -> pd.DataFrame:
     return wide
 
 
-def derive_observations(observations: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """Derive values from a frame of observations (``nocilab.schema.OBSERVATIONS``)."""
+def derive_observations(observations: pd.DataFrame, study: Study, *,
+                        assignments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Derive values from a frame of observations (``nocilab.schema.OBSERVATIONS``).
+
+    ``assignments`` (columns animal, preparation, donor, arm) says which preparation,
+    donor unit and arm each animal has; by default the study file's. While a study is
+    blinded these hold codes (see :func:`nocilab.design.blinding.assignments`).
+    """
     out = []
     body_weight = None
     for assay in sorted(set(observations["assay"])):
@@ -53,6 +59,9 @@ def derive_observations(observations: pd.DataFrame, study: Study) -> pd.DataFram
         return schema.empty(schema.DERIVED)
     derived = pd.concat(out, ignore_index=True)
     animals = study.animal_table()[["animal", "donor", "preparation", "arm", "sex", "cage"]]
+    if assignments is not None:
+        animals = animals.drop(columns=["donor", "preparation", "arm"]).merge(
+            assignments[["animal", "donor", "preparation", "arm"]], on="animal", how="left")
     derived = derived.merge(animals, on="animal", how="left")
     derived["study_day"] = derived["study_day"].astype(int)
     derived["bound"] = derived["bound"].astype(float)
@@ -81,6 +90,10 @@ def _body_weight(observations: pd.DataFrame, study: Study) -> pd.DataFrame:
 def derive_table(study: Study, store) -> pd.DataFrame:
     """The derived table of a study: every current reading in ``store`` derived.
 
+    While the study is blinded (allocated by ``nocilab allocate`` and not yet
+    unblinded) ``preparation`` and ``donor`` hold vial codes and ``arm`` is
+    ``'blinded'``: the derived table never reveals the allocation.
+
     Parameters
     ----------
     study
@@ -93,4 +106,7 @@ def derive_table(study: Study, store) -> pd.DataFrame:
     pandas.DataFrame
         Columns of :data:`nocilab.schema.DERIVED` plus ``n_trials`` and ``note``.
     """
-    return derive_observations(store.observations(), study)
+    from nocilab.design.blinding import assignments
+
+    return derive_observations(store.observations(), study,
+                               assignments=assignments(study, store, reveal=True))

@@ -36,7 +36,8 @@ class ImportReport:
 
 
 def read_observations(path: str | Path, study: Study, mapping: ImportMapping, *,
-                      existing: pd.DataFrame | None = None) -> pd.DataFrame:
+                      existing: pd.DataFrame | None = None,
+                      animal_codes: dict[str, str] | None = None) -> pd.DataFrame:
     """Read and validate a file; return observation rows or raise ImportProblems.
 
     Nothing is written. ``existing``: the store's current observations, to refuse
@@ -54,7 +55,7 @@ def read_observations(path: str | Path, study: Study, mapping: ImportMapping, *,
         else:
             frames.append(long_cells(sheet, mapping, quantities_of, problems))
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    rows, more = check_cells(cells, study, existing=existing)
+    rows, more = check_cells(cells, study, existing=existing, animal_codes=animal_codes)
     problems += more
     if problems:
         raise ImportProblems(src, problems)
@@ -81,7 +82,10 @@ def import_file(path: str | Path, study: Study, store: Store, mapping: ImportMap
         if not hit.empty:
             return ImportReport(str(p), sha, 0, True, int(hit["import_id"].iloc[0]) if "import_id" in hit
                                 else int(hit["id"].iloc[0]), {})
-    rows = read_observations(p, study, mapping, existing=store.observations())
+    from nocilab.design.blinding import animal_id_for_codes
+
+    rows = read_observations(p, study, mapping, existing=store.observations(),
+                             animal_codes=animal_id_for_codes(store))
     detail = mapping.model_dump_json(exclude_none=True)
     result = store.import_observations(rows, file_name=p.name, file_sha256=sha, actor=actor,
                                        detail=detail)

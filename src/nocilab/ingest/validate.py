@@ -35,18 +35,23 @@ def _as_int(raw: pd.Series) -> pd.Series:
     return num.where(ok)
 
 
-def check_cells(cells: pd.DataFrame, study: Study, *, existing: pd.DataFrame | None = None
+def check_cells(cells: pd.DataFrame, study: Study, *, existing: pd.DataFrame | None = None,
+                animal_codes: dict[str, str] | None = None
                 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate cells; return (observation rows, problems).
 
     ``existing`` holds the store's current observations (animal, study_day, assay,
     trial, quantity, observation_id) to refuse readings already there.
+    ``animal_codes`` maps blinding codes to animal ids: sheets written by blinded
+    experimenters may name animals by their codes.
     """
     problems: list[Problem] = []
     if cells.empty:
         return pd.DataFrame(columns=list(OBSERVATION_ROWS)), problems
     c = cells.copy()
     c["animal"] = _as_text(c["animal"])
+    if animal_codes:
+        c["animal"] = c["animal"].map(lambda a: animal_codes.get(a, a))
     c["assay"] = c["assay"].astype(str).str.strip()
 
     # animals
