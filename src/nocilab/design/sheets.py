@@ -41,8 +41,8 @@ __all__ = [
     "injection_sheet_html",
     "parse_session",
     "reading_columns",
-    "test_sheet_html",
-    "testing_order",
+    "session_order",
+    "session_sheet_html",
     "write_sheets",
 ]
 
@@ -80,7 +80,7 @@ def parse_session(text: str) -> Session:
 
 # ------------------------------------------------------------------------------- pure
 
-def testing_order(codes: list[str], *, order_seed: int, assay: str, study_day: int) -> list[str]:
+def session_order(codes: list[str], *, order_seed: int, assay: str, study_day: int) -> list[str]:
     """The codes in the random testing order of one session (reproducible).
 
     The permutation is drawn from ``SHA-256(order_seed | assay | study_day)``, so every
@@ -221,7 +221,7 @@ def injection_sheet_html(study, store) -> str:
         route=dosing.route, days=list(dosing.days), volume=volume, note=note)
 
 
-def test_sheet_html(study, store, session: Session) -> str:
+def session_sheet_html(study, store, session: Session) -> str:
     """The test sheet of one session: codes in random order, empty reading columns."""
     from nocilab.assays.registry import get_assay
 
@@ -234,7 +234,7 @@ def test_sheet_html(study, store, session: Session) -> str:
     frame, seed, label = _blinded(study, store)
     settings = study.assay_settings(session.assay)
     columns = reading_columns(session.assay, settings)
-    order = testing_order(frame["animal_code"].tolist(), order_seed=seed,
+    order = session_order(frame["animal_code"].tolist(), order_seed=seed,
                           assay=session.assay, study_day=session.study_day)
     cage = dict(zip(frame["animal_code"], frame["cage"], strict=True))
     sex = dict(zip(frame["animal_code"], frame["sex"], strict=True))
@@ -266,7 +266,7 @@ def write_sheets(study, store, out: str | Path, *,
                           key=lambda s: (s.study_day, s.assay))
     pages = [("cage_cards.html", cage_cards_html(study, store)),
              ("injection_sheet.html", injection_sheet_html(study, store))]
-    pages += [(s.file_name, test_sheet_html(study, store, s)) for s in sessions]
+    pages += [(s.file_name, session_sheet_html(study, store, s)) for s in sessions]
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, html in pages:
