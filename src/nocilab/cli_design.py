@@ -25,7 +25,8 @@ console = Console(highlight=False)
 
 STUDY_ARG = typer.Argument(..., help="The study: a study.toml file or the folder holding it.",
                            show_default=False)
-BY_OPT = typer.Option(None, "--by", help="Who does this (default: $NOCILAB_USER or the login name).")
+BY_OPT = typer.Option(None, "--by",
+                      help="Who does this (default: $NOCILAB_USER or the login name).")
 PASS_OPT = typer.Option(None, "--passphrase-file",
                         help=f"Read the passphrase from this file (else ${PASSPHRASE_ENV}, "
                              "else a prompt).")
@@ -70,7 +71,8 @@ def allocate(
     candidates: int = typer.Option(1000, "--candidates", min=1,
                                    help="Candidate allocations compared on baseline balance."),
     force: bool = typer.Option(False, "--force", help="Replace an existing allocation."),
-    reason: str | None = typer.Option(None, "--reason", help="Why (required with --force; audited)."),
+    reason: str | None = typer.Option(None, "--reason",
+                                      help="Why (required with --force; audited)."),
     passphrase_file: Path | None = PASS_OPT,
     by: str | None = BY_OPT,
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -83,7 +82,8 @@ def _readable_text(db: Path) -> str:
                 for col, value in zip(cols, row, strict=True):
                     if (table, col) in CIPHER_COLUMNS or value is None:
                         continue
-                    parts.append(value.decode("latin-1") if isinstance(value, bytes) else str(value))
+                    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                    parts.append(text)
         return "\n".join(parts)
     finally:
         con.close()
@@ -430,3 +430,20 @@ def test_derived_table_shows_arms_after_unblinding(allocated, tmp_path):
     if (derived["arm"] == "").all():
         pytest.skip("derive_table does not use the allocation yet (arm is '' for all)")
     assert (derived["arm"] == derived["animal"].map(expected)).all()
+
+
+def test_nocilab_command_line_runs_the_design_commands(tmp_path, capsys, monkeypatch):
+    from nocilab.cli import main
+
+    study = write_study(tmp_path / "s")
+    monkeypatch.setenv("NOCILAB_PASSPHRASE", PASSPHRASE)
+    assert main(["allocate", str(study.folder), "--seed", "9", "--by", "ann"]) == 0
+    assert main(["allocate", str(study.folder)]) == 1
+    assert main(["sheets", str(study.folder), "--out", str(tmp_path / "sheets")]) == 0
+    printed = capsys.readouterr()
+    assert _found(printed.out + printed.err) == []
+    assert "already allocated" in printed.err
+    assert main(["unblind", str(study.folder), "--reason", "end", "--by", "bob"]) == 0
+    with Store.open(study.database_url()) as store:
+        assert blinding_state(study, store) == "unblinded"
+        assert list(store.audit_events(entity="allocation")["actor"]) == ["ann", "bob"]

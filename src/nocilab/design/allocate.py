@@ -62,7 +62,8 @@ ALLOCATION_COLUMNS = ("animal", "preparation", "arm", "sex", "cage")
 """Columns of :meth:`Allocation.to_frame`."""
 
 METHOD = "stratified permuted blocks (sex, cage), arms interleaved"
-RERANDOMISED = "; baseline re-randomisation: best of {n} candidates by max standardised arm difference"
+RERANDOMISED = ("; baseline re-randomisation: best of {n} candidates by max standardised "
+                "arm difference")
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,8 @@ def _standardise(baseline: pd.DataFrame, animals: list[str]) -> tuple[np.ndarray
     return np.column_stack(zs), cols
 
 
-def arm_imbalance(arm_index: np.ndarray, z: np.ndarray, n_arms: int) -> tuple[np.ndarray, np.ndarray]:
+def arm_imbalance(arm_index: np.ndarray, z: np.ndarray,
+                  n_arms: int) -> tuple[np.ndarray, np.ndarray]:
     """Imbalance of many allocations at once.
 
     Parameters
