@@ -12,6 +12,7 @@ import typer
 from _allocation_study import (
     FAST_KDF,
     PASSPHRASE,
+    PREPARATIONS,
     SECRET_IDS,
     study_data,
     write_study,
@@ -247,3 +248,15 @@ def test_sheets_command(allocated, tmp_path, capsys):
     with pytest.raises(DesignError, match="not in \\[schedule\\]"):
         app(args=["sheets", str(allocated.folder), "--out", str(out), "-s", "von_frey:9"],
             standalone_mode=False)
+
+
+def test_open_study_sheets_say_they_are_not_blinded(tmp_path):
+    data = study_data(8)
+    for animal, prep in zip(data["animals"], PREPARATIONS, strict=True):
+        animal["preparation"] = prep
+    study = write_study(tmp_path / "s", data)
+    with Store.open(study.database_url()) as store:
+        html = injection_sheet_html(study, store)
+    assert "not blinded" in html and "encrypted key" not in html
+    rows = _Rows(html).rows
+    assert {(r[0], r[2]) for r in rows} == set(zip(study.animal_ids, PREPARATIONS, strict=True))

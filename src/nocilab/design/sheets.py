@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 SUDO_STIMULI = 5
+OPEN_LABEL = "open study (not blinded)"
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ def _blinded(study, store) -> tuple[pd.DataFrame, int, str]:
     run = sa_alloc.current_run(store)
     if run is None:  # open study: animal ids are the codes, no secret order seed exists
         seed = int.from_bytes(hashlib.sha256(study.info.id.encode()).digest()[:8], "big")
-        label = "open study (not blinded)"
+        label = OPEN_LABEL
     else:
         seed, label = run.order_seed, f"allocation run {run.run_id}, blinded codes"
     return frame, seed, label
@@ -184,7 +185,7 @@ def _blinded(study, store) -> tuple[pd.DataFrame, int, str]:
 
 def _context(study, label: str, title: str) -> dict:
     return {"study_id": study.info.id, "study_title": study.info.title, "title": title,
-            "run_label": label, "version": __version__,
+            "run_label": label, "blinded": label != OPEN_LABEL, "version": __version__,
             "generated": dt.date.today().isoformat()}
 
 
