@@ -138,10 +138,11 @@ def _box_probability_qmc(c: float, df: float, R: np.ndarray) -> float:
     k = R.shape[0]
     upper = np.full(k, c)
     if np.isinf(df):
-        dist = stats.multivariate_normal(mean=np.zeros(k), cov=R, allow_singular=True)
         return float(
-            dist.cdf(upper, lower_limit=-upper, maxpts=20_000 * k, abseps=1e-6, releps=0.0,
-                     rng=np.random.default_rng(0))
+            stats.multivariate_normal.cdf(
+                upper, mean=np.zeros(k), cov=R, allow_singular=True, maxpts=20_000 * k,
+                abseps=1e-6, releps=0.0, lower_limit=-upper, rng=np.random.default_rng(0),
+            )
         )
     return float(
         stats.multivariate_t(loc=np.zeros(k), shape=R, df=df, allow_singular=True).cdf(
@@ -226,8 +227,8 @@ def holm_across_outcomes(
         raise AnalysisError(f"p-value table has no column {p!r}; columns: {list(table.columns)}")
     res = table.copy()
     res[out] = np.nan
-    groups = res.groupby(list(by), sort=False).groups if by else {None: res.index}
-    for idx in groups.values():
+    groups = [g.index for _, g in res.groupby(list(by), sort=False)] if by else [res.index]
+    for idx in groups:
         vals = res.loc[idx, p].astype(float)
         ok = vals.notna()
         if ok.any():

@@ -70,7 +70,8 @@ class RmAnovaResult:
         return self.table.copy()
 
 
-def _refuse(reason: str) -> RmAnovaResult:
+def refused(reason: str) -> RmAnovaResult:
+    """An RM ANOVA result that was not computed, and why."""
     return RmAnovaResult(available=False, reason=reason, table=_empty_table(),
                          posttests=None, gg_epsilon=None)
 
@@ -125,12 +126,12 @@ def rm_anova(
     wide = df.pivot(index=animal, columns=day, values=value)
     days = tuple(float(d) for d in wide.columns)
     if len(days) < 2:
-        return _refuse("repeated-measures ANOVA needs two or more days")
+        return refused("repeated-measures ANOVA needs two or more days")
     holes = wide.isna()
     if holes.to_numpy().any():
         n_missing = int(holes.to_numpy().sum())
         animals = list(wide.index[holes.any(axis=1)])
-        return _refuse(
+        return refused(
             f"{n_missing} missing value(s) (animals {', '.join(animals[:5])}"
             f"{' ...' if len(animals) > 5 else ''}); repeated-measures ANOVA needs every "
             "animal on every day: use the mixed model"
@@ -139,7 +140,7 @@ def rm_anova(
     n_per = arm_of.value_counts().reindex(arms).fillna(0).astype(int)
     if (n_per < 2).any():
         few = [a for a in arms if n_per[a] < 2]
-        return _refuse(f"arm(s) {', '.join(few)} have fewer than two animals")
+        return refused(f"arm(s) {', '.join(few)} have fewer than two animals")
 
     Y = wide.to_numpy(float)
     g = pd.Categorical(arm_of, categories=list(arms)).codes

@@ -167,6 +167,9 @@ mixed_reference("balanced", post, value ~ arm * day + baseline + (1 | donor) + (
 chg <- post
 chg$value <- chg$value - chg$baseline
 mixed_reference("balanced", chg, nested, tag = "balanced_change")
+pct <- post
+pct$value <- 100 * pct$value / pct$baseline
+mixed_reference("balanced", pct, nested, tag = "balanced_percent")
 
 # Censoring sensitivity: (b) without the censored values
 d <- read_set("censored")
@@ -191,6 +194,78 @@ for (day in sort(unique(d$study_day))) {
     loglik = fit$loglik[2], n_censored = sum(dd$censored != "none"))
 }
 wcsv(do.call(rbind, rows), "censored__tobit.csv")
+
+# Per-donor effects on the change-from-baseline AUC (baseline day -1, window day 1 to the
+# last day). Patient donors against all control animals (Welch t); control donors
+# against the animals of the other control donors; a donor with one animal by the
+# prediction t against the reference animals.
+auc_table <- function(d, base_days = -1, from = 1) {
+  last <- max(d$study_day)
+  animals <- sort(unique(as.character(d$animal)))
+  out <- lapply(animals, function(a) {
+    x <- d[d$animal == a, ]
+    x <- x[order(x$study_day), ]
+    b <- mean(x$value[x$study_day %in% base_days])
+    w <- x[x$study_day >= from, ]
+    y <- w$value - b
+    ok <- length(y) > 1 && !is.na(b) && min(w$study_day) == from && max(w$study_day) == last
+    data.frame(animal = a, arm = as.character(x$arm[1]), donor = as.character(x$donor[1]),
+               auc = if (ok) sum(diff(w$study_day) * (head(y, -1) + tail(y, -1)) / 2) else NA)
+  })
+  do.call(rbind, out)
+}
+donor_reference <- function(name) {
+  au <- auc_table(read_set(name))
+  wcsv(au, paste0(name, "__auc.csv"))
+  au <- au[!is.na(au$auc), ]
+  ctrl <- au[au$arm == "control", ]
+  rows <- list()
+  for (dn in sort(unique(au$donor))) {
+    x <- au$auc[au$donor == dn]
+    arm <- au$arm[au$donor == dn][1]
+    ref <- if (arm == "control") ctrl$auc[ctrl$donor != dn] else ctrl$auc
+    if (length(x) >= 2) {
+      tt <- t.test(x, ref, var.equal = FALSE)
+      est <- unname(tt$estimate[1] - tt$estimate[2])
+      lo <- tt$conf.int[1]; hi <- tt$conf.int[2]
+      df <- unname(tt$parameter); t <- unname(tt$statistic); p <- tt$p.value
+    } else {
+      se <- sd(ref) * sqrt(1 + 1 / length(ref))
+      est <- x - mean(ref); df <- length(ref) - 1; t <- est / se
+      q <- qt(0.975, df); lo <- est - q * se; hi <- est + q * se
+      p <- 2 * pt(abs(t), df, lower.tail = FALSE)
+    }
+    rows[[length(rows) + 1]] <- data.frame(donor = dn, arm = arm, n_animals = length(x),
+      estimate = est, ci_low = lo, ci_high = hi, df = df, t = t, p = p)
+  }
+  wcsv(do.call(rbind, rows), paste0(name, "__donors.csv"))
+}
+for (name in c("balanced", "unbalanced", "one_per_donor")) donor_reference(name)
+
+# Hedges' g per day (pooled between-animal SD that day), exact J, noncentral-t CI
+es_reference <- function(name) {
+  d <- read_set(name)
+  rows <- list()
+  for (day in sort(unique(d$study_day))) {
+    for (a in setdiff(levels(d$arm), "control")) {
+      x1 <- d$value[d$study_day == day & d$arm == a]
+      x0 <- d$value[d$study_day == day & d$arm == "control"]
+      n1 <- length(x1); n0 <- length(x0); m <- n1 + n0 - 2
+      sp <- sqrt(((n1 - 1) * var(x1) + (n0 - 1) * var(x0)) / m)
+      dd <- (mean(x1) - mean(x0)) / sp
+      J <- exp(lgamma(m / 2) - lgamma((m - 1) / 2)) / sqrt(m / 2)
+      k <- sqrt(1 / n1 + 1 / n0)
+      tobs <- dd / k
+      f <- function(target) uniroot(function(ncp) pt(tobs, m, ncp) - target,
+                                    c(tobs - 20, tobs + 20), tol = 1e-13)$root
+      rows[[length(rows) + 1]] <- data.frame(day = day, arm = a, n_arm = n1, n_control = n0,
+        mean_difference = mean(x1) - mean(x0), pooled_sd = sp, hedges_g = J * dd,
+        ci_low = J * f(0.975) * k, ci_high = J * f(0.025) * k)
+    }
+  }
+  wcsv(do.call(rbind, rows), paste0(name, "__effect_sizes.csv"))
+}
+for (name in c("balanced", "three_arms")) es_reference(name)
 
 # Holm / Sidak / Bonferroni across a family of outcomes
 p <- c(0.001, 0.04, 0.03, 0.2, 0.0125)
