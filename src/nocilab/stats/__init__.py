@@ -1,1 +1,72 @@
-"""nocilab.stats"""
+"""nocilab.stats: models on the tidy derived table. No plotting, no I/O.
+
+Modules, each a pure function or two with frozen results and fixed-column tables:
+
+- ``mixed``          donor-aware linear mixed model ``value ~ arm * day + (1|donor) +
+                     (1|animal)`` by REML, Type III F tests, variance components
+                     (``_reml`` the likelihood, ``satterthwaite`` the df, as lmerTest);
+- ``contrasts``      per-day contrasts of each arm against control (as emmeans);
+- ``multiplicity``   Holm, Sidak, Bonferroni, Dunnett; Holm across outcomes;
+- ``rm_anova``       Prism-style two-way repeated-measures ANOVA with GG correction and
+                     post-tests, refused (with the reason) when a value is missing;
+- ``donors``         per-donor AUC effects against control and "k of n donors";
+- ``censoring``      censored counts and flag, Tobit model, sensitivity analysis;
+- ``baseline``       raw, change, percent of baseline, or baseline as covariate;
+- ``effect_sizes``   Hedges' g per day with noncentral-t intervals;
+- ``analysis``       one outcome or a whole derived table through all of the above.
+
+Every number that R computes (lme4, lmerTest, emmeans, afex, survival) is checked against
+R's output in tests/stats (R scripts in tests/stats/r).
+"""
+
+from nocilab.stats.analysis import OutcomeResult, StudyAnalysis, analyze_outcome, analyze_table
+from nocilab.stats.baseline import BASELINE_MODES, BaselineApplied, apply_baseline
+from nocilab.stats.censoring import (
+    CensoringSummary,
+    TobitFit,
+    censoring_sensitivity,
+    censoring_summary,
+    tobit_day_contrasts,
+    tobit_fit,
+)
+from nocilab.stats.contrasts import ContrastTable, day_contrasts
+from nocilab.stats.donors import DonorEffects, animal_auc, donor_effects
+from nocilab.stats.effect_sizes import hedges_g
+from nocilab.stats.mixed import (
+    MixedModelFit,
+    VarianceComponents,
+    fit_mixed_model,
+    variance_components,
+)
+from nocilab.stats.multiplicity import adjust_pvalues, holm_across_outcomes
+from nocilab.stats.rm_anova import RmAnovaResult, rm_anova
+
+__all__ = [
+    "BASELINE_MODES",
+    "BaselineApplied",
+    "CensoringSummary",
+    "ContrastTable",
+    "DonorEffects",
+    "MixedModelFit",
+    "OutcomeResult",
+    "RmAnovaResult",
+    "StudyAnalysis",
+    "TobitFit",
+    "VarianceComponents",
+    "adjust_pvalues",
+    "analyze_outcome",
+    "analyze_table",
+    "animal_auc",
+    "apply_baseline",
+    "censoring_sensitivity",
+    "censoring_summary",
+    "day_contrasts",
+    "donor_effects",
+    "fit_mixed_model",
+    "hedges_g",
+    "holm_across_outcomes",
+    "rm_anova",
+    "tobit_day_contrasts",
+    "tobit_fit",
+    "variance_components",
+]

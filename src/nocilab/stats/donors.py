@@ -118,7 +118,8 @@ def _compare(x: np.ndarray, ref: np.ndarray, level: float) -> tuple:
     est = float(x.mean() - ref.mean())
     v0 = float(ref.var(ddof=1))
     if n1 == 1:
-        se, df, method = np.sqrt(v0 * (1.0 + 1.0 / n0)), float(n0 - 1), "single animal: prediction t"
+        se, df = np.sqrt(v0 * (1.0 + 1.0 / n0)), float(n0 - 1)
+        method = "single animal: prediction t"
     else:
         v1 = float(x.var(ddof=1))
         q1, q0 = v1 / n1, v0 / n0

@@ -28,7 +28,12 @@ import pandas as pd
 from nocilab.errors import AnalysisError, SchemaError
 from nocilab.stats._design import Design, arm_levels, check_cells, codes
 from nocilab.stats._reml import RemlProblem
-from nocilab.stats.satterthwaite import SatterthwaiteState, contest1d, contest_md, satterthwaite_state
+from nocilab.stats.satterthwaite import (
+    SatterthwaiteState,
+    contest1d,
+    contest_md,
+    satterthwaite_state,
+)
 
 FIXED_EFFECTS_COLUMNS = ("term", "estimate", "se", "df", "t", "p")
 ANOVA_COLUMNS = ("term", "sum_sq", "mean_sq", "num_df", "den_df", "f", "p")
@@ -57,7 +62,8 @@ class VarianceComponents:
     def to_frame(self) -> pd.DataFrame:
         """Columns ``component`` (donor, animal, residual), ``variance``, ``sd``, ``fitted``."""
         rows = []
-        for name, v in (("donor", self.donor), ("animal", self.animal), ("residual", self.residual)):
+        parts = (("donor", self.donor), ("animal", self.animal), ("residual", self.residual))
+        for name, v in parts:
             fitted = v is not None
             var = float(v) if fitted else 0.0
             rows.append((name, var, float(np.sqrt(var)), fitted))

@@ -1,0 +1,372 @@
+"""One outcome, or every outcome of a derived table, through all of nocilab.stats.
+
+:func:`analyze_outcome` runs, on one outcome: baseline handling, the donor-aware mixed
+model (Type III tests, per-day contrasts against control), the Prism-style
+repeated-measures ANOVA with post-tests (or the reason it was refused), per-donor AUC
+effects and responders, Hedges' g per day, and, when values are censored, their counts
+and a sensitivity analysis. :func:`analyze_table` does so for every (assay, outcome) of
+a derived table and adds Holm's correction across outcomes.
+
+Every table starts with ``assay`` and ``outcome``; the column sets are fixed and listed
+in the ``*_COLUMNS`` constants of this module and of the modules it draws on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from nocilab import schema
+from nocilab.errors import AnalysisError
+from nocilab.stats.baseline import apply_baseline
+from nocilab.stats.censoring import (
+    CENSORING_COLUMNS,
+    SENSITIVITY_COLUMNS,
+    CensoringSummary,
+    censoring_sensitivity,
+    censoring_summary,
+)
+from nocilab.stats.contrasts import CONTRAST_COLUMNS, ContrastTable, check_adjust, day_contrasts
+from nocilab.stats.donors import DONOR_COLUMNS, RESPONDER_COLUMNS, DonorEffects, donor_effects
+from nocilab.stats.effect_sizes import EFFECT_SIZE_COLUMNS, hedges_g
+from nocilab.stats.mixed import VARIANCE_COLUMNS, MixedModelFit, fit_mixed_model
+from nocilab.stats.multiplicity import holm_across_outcomes
+from nocilab.stats.rm_anova import RmAnovaResult, refused, rm_anova
+
+KEY = ("assay", "outcome")
+ANOVA_TABLE_COLUMNS = (*KEY, "model", "term", "sum_sq", "mean_sq", "num_df", "den_df", "f",
+                       "p", "gg_epsilon", "p_gg")
+CONTRAST_TABLE_COLUMNS = (*KEY, "model", *CONTRAST_COLUMNS)
+SUMMARY_COLUMNS = (
+    *KEY, "status", "baseline", "n_animals", "n_donors", "random_terms", "p_arm", "p_arm_day",
+    "p_arm_holm", "p_arm_day_holm", "rm_anova", "responders", "censored_fraction",
+    "censoring_flag", "notes",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class OutcomeResult:
+    """Everything computed for one outcome. Parts that could not be computed are None
+    and ``notes`` says why (``mixed_error`` for the mixed model)."""
+
+    assay: str
+    outcome: str
+    baseline: str
+    baseline_days: tuple[float, ...]
+    control: str
+    mixed: MixedModelFit | None
+    mixed_error: str
+    contrasts: ContrastTable | None
+    rm_anova: RmAnovaResult
+    donors: DonorEffects | None
+    effect_sizes: pd.DataFrame
+    censoring: CensoringSummary | None
+    sensitivity: pd.DataFrame | None
+    notes: tuple[str, ...] = field(default=())
+
+    def _keyed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy()
+        out.insert(0, "outcome", self.outcome)
+        out.insert(0, "assay", self.assay)
+        return out
+
+    def anova_table(self) -> pd.DataFrame:
+        """Mixed-model Type III tests and RM ANOVA rows: :data:`ANOVA_TABLE_COLUMNS`."""
+        parts = []
+        if self.mixed is not None:
+            a = self.mixed.anova().assign(model="mixed", gg_epsilon=np.nan, p_gg=np.nan)
+            parts.append(a)
+        if self.rm_anova.available:
+            t = self.rm_anova.table
+            err_df = np.where(t["term"] == "arm", t.loc[t["term"] == "subject", "df"].iloc[0],
+                              t.loc[t["term"] == "residual", "df"].iloc[0])
+            parts.append(pd.DataFrame({
+                "model": "rm_anova", "term": t["term"], "sum_sq": t["sum_sq"],
+                "mean_sq": t["mean_sq"], "num_df": t["df"].astype(float),
+                "den_df": np.where(t["term"] == "residual", np.nan, err_df).astype(float),
+                "f": t["f"], "p": t["p"], "gg_epsilon": t["gg_epsilon"], "p_gg": t["p_gg"],
+            }))
+        out = _concat(parts, ANOVA_TABLE_COLUMNS[2:])
+        return self._keyed(out)[list(ANOVA_TABLE_COLUMNS)]
+
+    def contrast_table(self) -> pd.DataFrame:
+        """Per-day contrasts of the mixed model and RM post-tests: CONTRAST_TABLE_COLUMNS."""
+        parts = []
+        if self.contrasts is not None:
+            parts.append(self.contrasts.to_frame().assign(model="mixed"))
+        if self.rm_anova.posttests is not None:
+            parts.append(self.rm_anova.posttests.to_frame().assign(model="rm_anova"))
+        out = _concat(parts, CONTRAST_TABLE_COLUMNS[2:])
+        return self._keyed(out)[list(CONTRAST_TABLE_COLUMNS)]
+
+    def _part(self, frame: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:
+        base = frame if frame is not None else pd.DataFrame(columns=list(columns))
+        return self._keyed(base)
+
+    def donor_table(self) -> pd.DataFrame:
+        return self._part(self.donors.to_frame() if self.donors else None, DONOR_COLUMNS)
+
+    def responder_table(self) -> pd.DataFrame:
+        return self._part(self.donors.responders() if self.donors else None, RESPONDER_COLUMNS)
+
+    def censoring_table(self) -> pd.DataFrame:
+        return self._part(self.censoring.to_frame() if self.censoring else None,
+                          CENSORING_COLUMNS)
+
+    def sensitivity_table(self) -> pd.DataFrame:
+        return self._part(self.sensitivity, SENSITIVITY_COLUMNS)
+
+    def effect_size_table(self) -> pd.DataFrame:
+        return self._keyed(self.effect_sizes)
+
+    def variance_table(self) -> pd.DataFrame:
+        vc = self.mixed.variance_components.to_frame() if self.mixed else None
+        return self._part(vc, VARIANCE_COLUMNS)
+
+    def summary(self) -> dict[str, object]:
+        """One row of :data:`SUMMARY_COLUMNS` (Holm columns filled by analyze_table)."""
+        p_arm = p_int = np.nan
+        if self.mixed is not None:
+            a = self.mixed.anova().set_index("term")["p"]
+            p_arm = float(a.get("arm", np.nan))
+            p_int = float(a.get("arm:day", np.nan))
+        resp = ""
+        if self.donors is not None:
+            r = self.donors.responders()
+            resp = "; ".join(f"{a}: {s}" for a, s in zip(r["arm"], r["summary"], strict=True))
+        fit = self.mixed
+        return {
+            "assay": self.assay, "outcome": self.outcome,
+            "status": "ok" if fit is not None else f"mixed model failed: {self.mixed_error}",
+            "baseline": self.baseline,
+            "n_animals": fit.n_animals if fit else np.nan,
+            "n_donors": fit.n_donors if fit and fit.n_donors is not None else np.nan,
+            "random_terms": " + ".join(f"(1|{t})" for t in fit.random_terms) if fit else "",
+            "p_arm": p_arm, "p_arm_day": p_int, "p_arm_holm": np.nan, "p_arm_day_holm": np.nan,
+            "rm_anova": "available" if self.rm_anova.available else self.rm_anova.reason,
+            "responders": resp,
+            "censored_fraction": self.censoring.fraction if self.censoring else 0.0,
+            "censoring_flag": bool(self.censoring.flagged) if self.censoring else False,
+            "notes": " | ".join(self.notes),
+        }
+
+
+def _concat(parts: list[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=list(columns))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _attempt(notes: list[str], what: str, fn: Callable[[], object]) -> object | None:
+    try:
+        return fn()
+    except AnalysisError as exc:
+        notes.append(f"{what}: {exc}")
+        return None
+
+
+def analyze_outcome(
+    frame: pd.DataFrame,
+    *,
+    value: str = "value",
+    arm: str = "arm",
+    day: str = "study_day",
+    animal: str = "animal",
+    donor: str | None = None,
+    control: str,
+    baseline_days: Sequence[float] = (),
+    baseline: str = "raw",
+    posttest: str = "sidak",
+    family: str = "all",
+    censored: str | None = None,
+    bound: str | None = None,
+    auc_window: tuple[float | None, float | None] = (1, None),
+    direction: str = "decrease",
+    censor_threshold: float = 0.10,
+    level: float = 0.95,
+    outcome: str = "",
+    assay: str = "",
+) -> OutcomeResult:
+    """Analyse one outcome (a long frame, one row per animal x day).
+
+    Parameters
+    ----------
+    frame : the outcome's rows.
+    value, arm, day, animal, donor : column names (``donor=None``: no donor term, no
+        per-donor effects).
+    control : the control arm.
+    baseline_days, baseline : see :mod:`nocilab.stats.baseline`; the mode is recorded.
+    posttest, family : multiplicity adjustment of the per-day contrasts (mixed model and
+        RM post-tests): ``sidak`` (default), ``holm``, ``bonferroni``, ``dunnett``,
+        ``none``; over ``all`` days (default) or each ``day``.
+    censored, bound : censoring columns; when given and a value is censored, counts and a
+        sensitivity analysis are added.
+    auc_window : per-donor AUC window (default day 1 to the last day).
+    direction : expected direction of a patient effect for responders.
+    censor_threshold : censored fraction above which a cell is flagged.
+    level : confidence level of intervals.
+    outcome, assay : labels carried into every table.
+
+    Returns
+    -------
+    OutcomeResult
+    """
+    posttest, family = check_adjust(posttest, family)
+    notes: list[str] = []
+    cens = None
+    if censored is not None and censored in frame.columns:
+        cens = censoring_summary(frame, arm=arm, day=day, censored=censored, value=value,
+                                 threshold=censor_threshold)
+        if cens.flagged:
+            notes.append(f"censored values above {censor_threshold:.0%} in some arm x day cell")
+    b = apply_baseline(frame, value=value, day=day, animal=animal, baseline_days=baseline_days,
+                       mode=baseline)
+    notes.extend(b.notes)
+    data = b.frame
+    mixed, mixed_error, contrasts = None, "", None
+    try:
+        mixed = fit_mixed_model(data, value=value, arm=arm, day=day, animal=animal,
+                                donor=donor, control=control, covariate=b.covariate)
+        contrasts = day_contrasts(mixed, adjust=posttest, family=family)
+        notes.extend(f"mixed model: {n}" for n in mixed.notes)
+    except AnalysisError as exc:
+        mixed_error = str(exc)
+        notes.append(f"mixed model: {exc}")
+    if b.covariate is None:
+        rm = rm_anova(data, value=value, arm=arm, day=day, animal=animal, control=control,
+                      posttest=posttest, family=family)
+    else:
+        rm = refused("baseline as covariate is not available in repeated-measures ANOVA: "
+                     "see the mixed model")
+    donors = None
+    if donor is not None:
+        donors = _attempt(notes, "per-donor effects", lambda: donor_effects(
+            frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
+            baseline_days=baseline_days, window=auc_window, direction=direction, level=level))
+    es = _attempt(notes, "effect sizes", lambda: hedges_g(
+        data, value=value, arm=arm, day=day, animal=animal, control=control, level=level))
+    if es is None:
+        es = pd.DataFrame(columns=list(EFFECT_SIZE_COLUMNS))
+    sens = None
+    if cens is not None and cens.n_censored > 0:
+        sens = _attempt(notes, "censoring sensitivity", lambda: censoring_sensitivity(
+            frame, value=value, arm=arm, day=day, animal=animal, control=control, donor=donor,
+            censored=censored, bound=bound, baseline_days=baseline_days, baseline=baseline))
+    return OutcomeResult(
+        assay=assay, outcome=outcome or value, baseline=b.mode, baseline_days=b.baseline_days,
+        control=control, mixed=mixed, mixed_error=mixed_error, contrasts=contrasts,
+        rm_anova=rm, donors=donors, effect_sizes=es, censoring=cens, sensitivity=sens,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class StudyAnalysis:
+    """Results of every outcome of a derived table; tables concatenate the outcomes'.
+
+    ``results`` maps ``(assay, outcome)`` to its :class:`OutcomeResult`; ``failures``
+    maps an outcome that could not be analysed at all to the reason.
+    """
+
+    results: dict[tuple[str, str], OutcomeResult]
+    failures: dict[tuple[str, str], str]
+    settings: dict[str, object]
+
+    def _cat(self, method: str) -> pd.DataFrame:
+        frames = [getattr(r, method)() for r in self.results.values()]
+        frames = [f for f in frames if not f.empty]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def anova(self) -> pd.DataFrame:
+        return self._cat("anova_table")
+
+    def contrasts(self) -> pd.DataFrame:
+        return self._cat("contrast_table")
+
+    def donors(self) -> pd.DataFrame:
+        return self._cat("donor_table")
+
+    def responders(self) -> pd.DataFrame:
+        return self._cat("responder_table")
+
+    def censoring(self) -> pd.DataFrame:
+        return self._cat("censoring_table")
+
+    def sensitivity(self) -> pd.DataFrame:
+        return self._cat("sensitivity_table")
+
+    def effect_sizes(self) -> pd.DataFrame:
+        return self._cat("effect_size_table")
+
+    def variance_components(self) -> pd.DataFrame:
+        return self._cat("variance_table")
+
+    def summary(self) -> pd.DataFrame:
+        """One row per outcome (:data:`SUMMARY_COLUMNS`), Holm across outcomes filled in."""
+        rows = [r.summary() for r in self.results.values()]
+        for (a, o), why in self.failures.items():
+            rows.append({"assay": a, "outcome": o, "status": f"not analysed: {why}"})
+        out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+        if len(out):
+            out = holm_across_outcomes(out, p="p_arm", out="_h1")
+            out = holm_across_outcomes(out, p="p_arm_day", out="_h2")
+            out["p_arm_holm"], out["p_arm_day_holm"] = out.pop("_h1"), out.pop("_h2")
+        return out[list(SUMMARY_COLUMNS)]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name, as the report and the CLI write them."""
+        return {name: getattr(self, name)() for name in (
+            "summary", "anova", "contrasts", "donors", "responders", "censoring",
+            "sensitivity", "effect_sizes", "variance_components")}
+
+
+def analyze_table(
+    derived: pd.DataFrame,
+    *,
+    control: str,
+    baseline_days: Sequence[float] = (),
+    baseline: str = "raw",
+    posttest: str = "sidak",
+    family: str = "all",
+    directions: Mapping[str, str] | str = "decrease",
+    auc_window: tuple[float | None, float | None] = (1, None),
+    censor_threshold: float = 0.10,
+    level: float = 0.95,
+) -> StudyAnalysis:
+    """Analyse every (assay, outcome) of a derived table (:data:`nocilab.schema.DERIVED`).
+
+    ``directions`` is one direction for all outcomes or a mapping from outcome name to
+    direction (missing outcomes: ``decrease``). An outcome that cannot be analysed
+    (e.g. measured in one arm only) is listed in ``failures`` and in the summary.
+    Holm's correction across outcomes is applied to the mixed model's ``arm`` and
+    ``arm:day`` p-values.
+    """
+    check_adjust(posttest, family)
+    derived = schema.validate(derived, schema.DERIVED, table="derived")
+    results: dict[tuple[str, str], OutcomeResult] = {}
+    failures: dict[tuple[str, str], str] = {}
+    for (assay, outcome), g in derived.groupby(["assay", "outcome"], sort=True):
+        key = (str(assay), str(outcome))
+        has_donor = g["donor"].notna().any() and (g["donor"].astype(str).str.strip() != "").any()
+        direction = (directions if isinstance(directions, str)
+                     else directions.get(str(outcome), "decrease"))
+        try:
+            results[key] = analyze_outcome(
+                g, value="value", arm="arm", day="study_day", animal="animal",
+                donor="donor" if has_donor else None, control=control,
+                baseline_days=baseline_days, baseline=baseline, posttest=posttest,
+                family=family, censored="censored", bound="bound", auc_window=auc_window,
+                direction=direction, censor_threshold=censor_threshold, level=level,
+                outcome=key[1], assay=key[0],
+            )
+        except AnalysisError as exc:
+            failures[key] = str(exc)
+    settings = dict(control=control, baseline_days=tuple(baseline_days), baseline=baseline,
+                    posttest=posttest, family=family, auc_window=auc_window,
+                    censor_threshold=censor_threshold, level=level,
+                    directions=directions if isinstance(directions, str) else dict(directions))
+    return StudyAnalysis(results=results, failures=failures, settings=settings)
