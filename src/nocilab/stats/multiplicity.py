@@ -165,9 +165,8 @@ def dunnett(t: np.ndarray, df: np.ndarray, corr: np.ndarray) -> np.ndarray:
     R = np.asarray(corr, dtype=float)
     if t.size == 1:
         return np.array([2.0 * stats.t.sf(abs(t[0]), df[0])])
-    return np.array(
-        [min(1.0, max(0.0, 1.0 - _box_probability(abs(ti), di, R))) for ti, di in zip(t, df, strict=True)]
-    )
+    probs = [_box_probability(abs(ti), di, R) for ti, di in zip(t, df, strict=True)]
+    return np.clip(1.0 - np.array(probs), 0.0, 1.0)
 
 
 def adjust_pvalues(
