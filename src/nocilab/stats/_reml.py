@@ -68,13 +68,19 @@ class RemlProblem:
         self.k = 0 if inner is None else (1 if outer is None else 2)
         if inner is not None:
             m = int(inner.max()) + 1
-            self.S = np.zeros((m, p + 1))
-            np.add.at(self.S, inner, G)
             self.n_i = np.bincount(inner, minlength=m).astype(float)
+            order = np.argsort(inner, kind="stable")
+            starts = np.flatnonzero(np.r_[True, np.diff(inner[order]) != 0])
+            self.S = np.add.reduceat(G[order], starts, axis=0)
         if outer is not None:
-            n_out = int(outer.max()) + 1
-            self.O = np.zeros((n_out, self.n_i.size))
-            self.O[outer, np.arange(self.n_i.size)] = 1.0
+            # inner groups sorted by outer group, so that outer sums are contiguous
+            perm = np.argsort(outer, kind="stable")
+            self.S, self.n_i = self.S[perm], self.n_i[perm]
+            self._starts = np.flatnonzero(np.r_[True, np.diff(outer[perm]) != 0])
+
+    def _outer_sum(self, A: np.ndarray) -> np.ndarray:
+        """Sums of the rows of ``A`` (one per inner group) within each outer group."""
+        return np.add.reduceat(A, self._starts, axis=0)
 
     # ------------------------------------------------------------------ core pieces
     def _pieces(self, rho: np.ndarray, derivatives: bool) -> dict[str, object]:
@@ -94,16 +100,16 @@ class RemlProblem:
                 dlogdet.append(float(np.sum(n_i * w)))
         if self.k == 2:
             rd = rho[1]
-            R = self.O @ Sw
-            m_d = self.O @ (n_i * w)
+            R = self._outer_sum(Sw)
+            m_d = self._outer_sum(n_i * w)
             den = 1.0 + rd * m_d
             u = rd / den
             Q -= R.T @ (R * u[:, None])
             logdet += float(np.sum(np.log1p(rd * m_d)))
             if derivatives:
                 dw = -n_i * w * w
-                R1 = self.O @ (self.S * dw[:, None])
-                m1 = self.O @ (n_i * dw)
+                R1 = self._outer_sum(self.S * dw[:, None])
+                m1 = self._outer_sum(n_i * dw)
                 du = -(rd * rd) * m1 / (den * den)
                 cross = R1.T @ (R * u[:, None])
                 dQ[0] = dQ[0] - (cross + cross.T + R.T @ (R * du[:, None]))
