@@ -245,3 +245,68 @@ def test_result_is_invariant_to_row_order_and_location_shift():
     np.testing.assert_allclose(cb["estimate"], ca["estimate"], rtol=1e-7, atol=1e-7)
     np.testing.assert_allclose(cb["df"], ca["df"], rtol=1e-6)
     assert b.beta[0] == pytest.approx(a.beta[0] + 1000.0, rel=1e-10)
+
+
+def _problem(name: str):
+    """The REML problem of a reference data set, built as fit_mixed_model builds it."""
+    from nocilab.stats._design import Design, codes
+    from nocilab.stats._reml import RemlProblem
+
+    d = data(name)
+    arms = ("control", *sorted(set(d["arm"]) - {"control"}))
+    days = tuple(sorted(float(x) for x in d["study_day"].unique()))
+    design = Design(arms=arms, days=days)
+    X = design.matrix(codes(d["arm"], arms), codes(d["study_day"].astype(float), days))
+    _, a_idx = np.unique(d["animal"], return_inverse=True)
+    donor_of = d.groupby("animal")["donor"].first().sort_index().to_numpy()
+    _, d_idx = np.unique(donor_of, return_inverse=True)
+    return RemlProblem(X, d["value"].to_numpy(float), a_idx, d_idx)
+
+
+def test_satterthwaite_df_do_not_depend_on_the_variance_parametrisation():
+    """At an interior optimum the df are the same on the (theta, sigma) scale used by
+    lmerTest and on the variance scale (sigma2_animal, sigma2_donor, sigma2): the Hessian
+    and the Jacobian transform by the same Jacobian, which cancels."""
+    from nocilab.stats.satterthwaite import richardson_jacobian, satterthwaite_state
+
+    prob = _problem("three_arms")
+    res = prob.fit()
+    theta, s = res["theta"], res["sigma_scaled"]
+    state = satterthwaite_state(prob, theta, s)
+    v_hat = np.append(theta**2 * s**2, s**2)
+
+    def to_varpar(v):
+        sig = np.sqrt(v[-1])
+        return np.append(np.sqrt(v[:-1]) / sig, sig)
+
+    def grad_v(v):
+        return richardson_jacobian(lambda u: np.array([prob.deviance(to_varpar(u))]), v)[0]
+
+    H_v = richardson_jacobian(grad_v, v_hat)
+    A_v = 2.0 * np.linalg.inv(0.5 * (H_v + H_v.T))
+    J_v = richardson_jacobian(lambda v: prob.covbeta_jacobian(to_varpar(v))[0].ravel(), v_hat)
+    J_v = J_v.T.reshape(len(v_hat), prob.p, prob.p)
+    C = prob.covbeta_jacobian(to_varpar(v_hat))[0]
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        L = rng.normal(size=prob.p)
+        var = L @ C @ L
+        g = np.einsum("i,kij,j->k", L, J_v, L)
+        df_v = 2 * var**2 / (g @ A_v @ g)
+        # the state is in original units; df are scale-free
+        var_o = L @ (C * prob.scale**2) @ L
+        g_o = np.einsum("i,kij,j->k", L, state.jacobian, L)
+        df_theta = 2 * var_o**2 / (g_o @ state.vcov_varpar @ g_o)
+        assert df_v == pytest.approx(df_theta, rel=1e-5)
+
+
+def test_reml_gradient_is_the_derivative_of_the_criterion():
+    from nocilab.stats.satterthwaite import richardson_jacobian
+
+    prob = _problem("unbalanced")
+    for rho in (np.array([0.3, 0.8]), np.array([2.0, 0.05]), np.array([0.01, 1.0])):
+        num = richardson_jacobian(lambda r: np.array([prob.profiled(r)[0]]), rho)[0]
+        np.testing.assert_allclose(prob.profiled(rho)[1], num, rtol=1e-6, atol=1e-8)
+    vp = np.array([0.7, 0.4, 0.9])
+    num = richardson_jacobian(lambda v: np.array([prob.deviance(v)]), vp)[0]
+    np.testing.assert_allclose(prob.deviance_grad(vp), num, rtol=1e-7)

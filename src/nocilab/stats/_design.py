@@ -108,6 +108,14 @@ class Design:
         return self.matrix(np.array([arm_index]), np.array([day_index]), cov)[0]
 
 
+def day_values(values: object) -> np.ndarray:
+    """Study days for output tables: integers when every day is a whole number."""
+    arr = np.asarray(values, dtype=float)
+    if arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        return arr.astype(np.int64)
+    return arr
+
+
 def _day_label(d: float) -> str:
     return str(int(d)) if float(d).is_integer() else repr(float(d))
 

@@ -160,6 +160,14 @@ class RemlProblem:
         )
         return float(val), grad
 
+    def deviance(self, varpar: np.ndarray) -> float:
+        """``D(theta, sigma)`` on the scaled response (lmerTest's ``devfun_vp``)."""
+        theta, sigma = varpar[:-1], varpar[-1]
+        P = self._pieces(theta * theta, derivatives=False)
+        r = self.n - self.p
+        return float(P["logdet"] + P["logdet_x"] + P["pwrss"] / sigma**2
+                     + r * np.log(2.0 * np.pi * sigma**2))
+
     def deviance_grad(self, varpar: np.ndarray) -> np.ndarray:
         """Gradient of ``D(theta, sigma)`` (scaled response) in ``(theta, sigma)``."""
         theta, sigma = varpar[:-1], varpar[-1]

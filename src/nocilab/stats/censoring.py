@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import linalg, optimize, special, stats
 
 from nocilab.errors import AnalysisError
+from nocilab.stats._design import day_values
 from nocilab.stats.baseline import apply_baseline
 from nocilab.stats.contrasts import day_contrasts
 from nocilab.stats.mixed import fit_mixed_model
@@ -82,6 +83,7 @@ def censoring_summary(
     table["n_censored"] = table["n_left"] + table["n_right"]
     table["fraction"] = table["n_censored"] / table["n"]
     table["flagged"] = table["fraction"] > threshold
+    table["day"] = day_values(table["day"])
     table = table[list(CENSORING_COLUMNS)].astype({"n": int, "n_left": int, "n_right": int,
                                                    "n_censored": int})
     n_c = int(table["n_censored"].sum())
@@ -196,7 +198,9 @@ def tobit_day_contrasts(
             z = est / se
             rows.append((d, f"{a} - {control}", a, est, se, z, float(2 * stats.norm.sf(abs(z))),
                          len(g), n_c, note))
-    return pd.DataFrame(rows, columns=list(TOBIT_COLUMNS))
+    out = pd.DataFrame(rows, columns=list(TOBIT_COLUMNS))
+    out["day"] = day_values(out["day"])
+    return out
 
 
 def censoring_sensitivity(

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from nocilab.errors import AnalysisError
-from nocilab.stats._design import _day_label
+from nocilab.stats._design import _day_label, day_values
 from nocilab.stats.mixed import MixedModelFit
 from nocilab.stats.multiplicity import ADJUST_METHODS, adjust_pvalues
 
@@ -125,6 +125,7 @@ def day_contrasts(
             rows.append((design.days[j], f"{design.arms[i]} - {control}", design.arms[i],
                          est, se, df, t, p))
     table = pd.DataFrame(rows, columns=list(CONTRAST_COLUMNS[:8]))
+    table["day"] = day_values(table["day"])
     L = np.array(Ls)
     out = adjust_table(table, L @ fit.vcov @ L.T, adjust=adjust, family=family)
     return ContrastTable(frame=out[list(CONTRAST_COLUMNS)], adjust=adjust, family=family)

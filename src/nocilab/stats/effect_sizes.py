@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from nocilab.errors import AnalysisError
+from nocilab.stats._design import day_values
 
 EFFECT_SIZE_COLUMNS = (
     "day", "contrast", "arm", "n_arm", "n_control", "mean_difference", "pooled_sd",
@@ -103,4 +104,6 @@ def hedges_g(
             J = hedges_j(m)
             lo, hi = _nct_ci(dd / k, m, level)
             rows.append((*base, diff, sp, J * dd, J * lo * k, J * hi * k, ""))
-    return pd.DataFrame(rows, columns=list(EFFECT_SIZE_COLUMNS))
+    out = pd.DataFrame(rows, columns=list(EFFECT_SIZE_COLUMNS))
+    out["day"] = day_values(out["day"])
+    return out

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from nocilab.errors import AnalysisError, SchemaError
-from nocilab.stats._design import Design, arm_levels, check_cells, codes
+from nocilab.stats._design import Design, arm_levels, check_cells, codes, day_values
 from nocilab.stats._reml import RemlProblem
 from nocilab.stats.satterthwaite import (
     SatterthwaiteState,
@@ -139,7 +139,9 @@ class MixedModelFit:
             for i, a in enumerate(self.design.arms):
                 est, se, df, _, _ = self.contrast(self.cell_row(i, j))
                 rows.append((a, d, est, se, df))
-        return pd.DataFrame(rows, columns=list(EMMEANS_COLUMNS))
+        out = pd.DataFrame(rows, columns=list(EMMEANS_COLUMNS))
+        out["day"] = day_values(out["day"])
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """The fixed-effects table (see :meth:`fixed_effects`)."""

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from nocilab.errors import AnalysisError
-from nocilab.stats._design import arm_levels
+from nocilab.stats._design import arm_levels, day_values
 from nocilab.stats.contrasts import CONTRAST_COLUMNS, ContrastTable, adjust_table, check_adjust
 from nocilab.stats.mixed import _one_per, _require
 
@@ -210,6 +210,7 @@ def _posttests(
             rows.append((d, f"{arms[i]} - {arms[0]}", arms[i], est, se, float(df_wc), t, p))
             keys.append((j, i))
     table = pd.DataFrame(rows, columns=list(CONTRAST_COLUMNS[:8]))
+    table["day"] = day_values(table["day"])
     cov = np.zeros((len(keys), len(keys)))
     for r, (j, i) in enumerate(keys):
         for c, (jj, ii) in enumerate(keys):
