@@ -225,7 +225,7 @@ def test_input_errors_name_the_problem():
 
 def test_variance_components_helper_and_frame():
     vc = variance_components(data("balanced"), value="value", arm="arm", day="study_day",
-                             animal="animal", donor="donor", control="control")
+                             animal="animal", donor="donor")
     r = ref("balanced", "varcomp").set_index("component")["variance"]
     assert_rel(vc.donor, r["donor"], 1e-5, "donor variance")
     frame = vc.to_frame()

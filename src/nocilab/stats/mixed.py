@@ -295,12 +295,14 @@ def variance_components(
     arm: str,
     day: str,
     animal: str,
-    control: str,
     donor: str | None = None,
+    control: str | None = None,
 ) -> VarianceComponents:
     """Donor, animal and residual variances of ``value`` from the REML fit of the model.
 
     A convenience for power calculations from a pilot study; see :func:`fit_mixed_model`.
+    The variances do not depend on which arm is the control (default: the first arm in
+    sorted order).
 
     Examples
     --------
@@ -311,10 +313,14 @@ def variance_components(
     ...         for k in range(3) for day in (1, 2, 3)]
     >>> f = pd.DataFrame(rows, columns=["animal", "donor", "arm", "day", "value"])
     >>> vc = variance_components(f, value="value", arm="arm", day="day",
-    ...                          animal="animal", donor="donor", control="ctrl")
+    ...                          animal="animal", donor="donor")
     >>> round(vc.residual, 1) > 0
     True
     """
+    if control is None:
+        _require(frame, [arm])
+        arms = sorted({str(a) for a in frame[arm].dropna().unique()})
+        control = arms[0] if arms else ""
     return fit_mixed_model(
         frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control
     ).variance_components
