@@ -309,16 +309,18 @@ def demo(
     out: Path = typer.Option(Path("demo-study"), "--out", "-o", help="Folder for the simulated study."),
     seed: int = typer.Option(20210701, "--seed", help="Seed of the simulation."),
     force: bool = typer.Option(False, "--force", help="Replace an existing demo folder."),
+    analyze: bool = typer.Option(True, "--analyze/--no-analyze", help="End with nocilab analyze."),
 ) -> None:
-    """Simulate a whole passive-transfer study (SIMULATED data), import, derive, summarise."""
+    """Simulate a whole passive-transfer study (SIMULATED data), import, derive, analyse."""
     from nocilab.demo import run_demo
 
-    run_demo(out, seed=seed, force=force, console=console)
+    run_demo(out, seed=seed, force=force, console=console, analyze=analyze)
 
 
 def _register_commands() -> None:
-    from nocilab import cli_design, cli_power
+    from nocilab import cli_analysis, cli_design, cli_power
 
+    cli_analysis.register(app)
     cli_design.register(app)
     cli_power.register(app)
 

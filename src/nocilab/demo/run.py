@@ -58,8 +58,9 @@ def write_demo_files(sim: SimulatedStudy, out: Path) -> Path:
 
 
 def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
-             console: Console | None = None) -> pd.DataFrame:
-    """Simulate, import and derive a complete study in ``out``; return the derived table."""
+             console: Console | None = None, analyze: bool = True) -> pd.DataFrame:
+    """Simulate, import, derive and (unless ``analyze`` is False) analyse a complete study
+    in ``out``; return the derived table."""
     from nocilab.derive import derive_table
     from nocilab.ingest import import_file
     from nocilab.model import load_study
@@ -101,10 +102,19 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
             write_table(derived, out / "derived.csv")
             progress.update(t, completed=1)
             audit = store.verify_audit()
+            if analyze:
+                from nocilab.report.analyze import analyze_study
+
+                t = progress.add_task("analysing, drawing figures, writing the report", total=1)
+                page = analyze_study(study, store, out / "report")
+                progress.update(t, completed=1)
     _summarise(console, study, derived)
     console.print(f"{n_values} raw values imported; audit chain "
                   f"{'[green]intact[/]' if audit.ok else '[red]BROKEN[/]'} ({audit.n_events} events)")
     console.print(f"study folder: {out}  (study.toml, raw/, nocilab.sqlite, derived.csv)")
+    if analyze:
+        console.print(f"report: {page}  (open it in a browser; every number is in report/results/)",
+                      highlight=False)
     console.print(f"done in {time.perf_counter() - start:.1f} s")
     return derived
 

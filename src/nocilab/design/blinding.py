@@ -66,7 +66,9 @@ __all__ = [
     "check_can_allocate",
     "decrypt_key",
     "encrypt_key",
+    "group_codes",
     "new_codes",
+    "new_group_codes",
     "unblind",
 ]
 
@@ -301,11 +303,41 @@ def allocate_study(study, store, *, passphrase: str, actor: str, seed: int | Non
                          "imbalance_after": alloc.imbalance_after,
                          "kdf": blob.kdf, "cipher": blob.cipher},
             replaces=None if previous is None else previous.run_id)
+        groups = new_group_codes(len(study.arm_ids))
+        arm_group = dict(zip(study.arm_ids, groups, strict=True))
+        store.set_meta(f"group_codes:run{run_id}",
+                       json.dumps({v["vial_code"]: arm_group[v["arm"]] for v in vials},
+                                  sort_keys=True),
+                       actor=actor, tx=tx)
     return AllocationReport(run_id=run_id, n_animals=len(rows), n_vials=len(vials),
                             covariates=alloc.covariates, imbalance_before=alloc.imbalance_before,
                             imbalance_after=alloc.imbalance_after,
                             n_candidates=alloc.n_candidates, method=alloc.method,
                             replaced_run=None if previous is None else previous.run_id)
+
+
+def new_group_codes(n: int) -> list[str]:
+    """``n`` distinct group labels (``group K``, ``group R`` ...) in random order.
+
+    One per arm, for blinded analyses: they say which vials share an arm, not which
+    arm it is (the letters are drawn at random, not in the order of the study file).
+    """
+    letters = [c for c in CODE_ALPHABET if c.isalpha()]
+    picked = []
+    while len(picked) < n:
+        c = secrets.choice(letters)
+        if c not in picked:
+            picked.append(c)
+    return [f"group {c}" for c in picked]
+
+
+def group_codes(store) -> dict[str, str]:
+    """Vial code -> coded group (one per arm) of the allocation in force; empty if none."""
+    run = sa_alloc.current_run(store)
+    if run is None:
+        return {}
+    raw = store.get_meta(f"group_codes:run{run.run_id}")
+    return json.loads(raw) if raw else {}
 
 
 # ------------------------------------------------------------------------- unblinding

@@ -36,7 +36,7 @@ def _status(have: list[str], missing: list[str]) -> str:
 
 def arrive_checklist(study: Study, *, derived: pd.DataFrame | None = None,
                      allocation: str | None = None, blinding: str | None = None,
-                     statistics: str | None = None) -> pd.DataFrame:
+                     statistics: str | None = None, blinded: bool = False) -> pd.DataFrame:
     """The Essential 10 for one study.
 
     Parameters
@@ -50,6 +50,9 @@ def arrive_checklist(study: Study, *, derived: pd.DataFrame | None = None,
         ``"nocilab allocate, seed 7, stratified by cage and sex"``), if anything.
     statistics
         The statistical methods paragraph the report writes, if any.
+    blinded
+        The study is still blinded: arms are counted, not named, and group sizes come
+        from ``derived`` (whose ``arm`` column then holds coded groups).
 
     Returns
     -------
@@ -68,8 +71,11 @@ def arrive_checklist(study: Study, *, derived: pd.DataFrame | None = None,
 
     # 1 study design
     have, miss = [], []
-    arms = ", ".join(f"{a.label} ({a.id})" for a in study.arms)
-    have.append(f"{len(study.arms)} arms: {arms}; control arm {study.control_arm}")
+    if blinded:
+        have.append(f"{len(study.arms)} arms (named in the study file; withheld here while blinded)")
+    else:
+        arms = ", ".join(f"{a.label} ({a.id})" for a in study.arms)
+        have.append(f"{len(study.arms)} arms: {arms}; control arm {study.control_arm}")
     if study.donors:
         have.append("experimental unit for claims about patients: the donor; mice nested in donors")
     else:
@@ -78,7 +84,11 @@ def arrive_checklist(study: Study, *, derived: pd.DataFrame | None = None,
 
     # 2 sample size
     have, miss = [], []
-    if len(animals):
+    if blinded and derived is not None:
+        parts = [f"{g}: {d['animal'].nunique()} animals, {d['donor'].nunique()} vials"
+                 for g, d in derived.groupby("arm")]
+        have.append("; ".join(parts))
+    elif len(animals):
         by_arm = animals[animals["arm"] != ""].groupby("arm")
         parts = [f"{arm}: {g['animal'].nunique()} animals, {g['donor'].nunique()} donor units"
                  for arm, g in by_arm]

@@ -1,0 +1,86 @@
+"""``nocilab analyze`` and ``nocilab stats`` (thin commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+BASELINE_HELP = "raw, change (from baseline), percent (of baseline) or covariate."
+POSTTEST_HELP = "Per-day adjustment: sidak, bonferroni, holm, dunnett or none."
+
+
+def _window(text: str | None) -> tuple[int | None, int | None]:
+    from nocilab.errors import NocilabError
+
+    if not text:
+        return (1, None)
+    try:
+        lo, _, hi = text.partition(",")
+        return (int(lo) if lo.strip() else None, int(hi) if hi.strip() else None)
+    except ValueError:
+        raise NocilabError(f"--auc-window must be FIRST,LAST study days (e.g. 1,14); got {text!r}") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``analyze`` and ``stats`` to the app."""
+
+    @app.command()
+    def analyze(
+        study_path: Path = typer.Argument(..., help="The study: a study.toml file or its folder."),
+        out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html, results/, figures/."),
+        baseline: str = typer.Option("raw", "--baseline", help=BASELINE_HELP),
+        posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
+        auc_window: str | None = typer.Option(None, "--auc-window",
+                                              help="Per-donor AUC window FIRST,LAST (default 1,last)."),
+        blinded: bool = typer.Option(False, "--blinded",
+                                     help="Analyse a blinded study with coded groups instead of arms."),
+    ) -> None:
+        """Donor-aware statistics, figures and the HTML report of a study."""
+        from rich.console import Console
+
+        from nocilab.model import load_study
+        from nocilab.report.analyze import analyze_study
+        from nocilab.store import Store
+
+        console = Console()
+        study = load_study(study_path)
+        with Store.open(study.database_url(), create=False) as store, \
+                console.status("fitting models and drawing figures"):
+            page = analyze_study(study, store, out, baseline=baseline, posttest=posttest,
+                                 auc_window=_window(auc_window), blinded=blinded)
+        console.print(f"wrote {page} (and results/, results.xlsx, results.pzfx, figures/)",
+                      highlight=False)
+
+    @app.command()
+    def stats(
+        table: Path = typer.Argument(..., help="A tidy CSV/XLSX: one row per animal x day."),
+        value: str = typer.Option(..., "--value", help="Column of the values."),
+        arm: str = typer.Option(..., "--arm", help="Column of the arms (groups)."),
+        day: str = typer.Option(..., "--day", help="Column of the study days."),
+        animal: str = typer.Option(..., "--animal", help="Column of the animal ids."),
+        donor: str | None = typer.Option(None, "--donor", help="Column of the donors (donor-aware model)."),
+        control: str | None = typer.Option(None, "--control", help="The control arm (default: first, sorted)."),
+        baseline_days: str | None = typer.Option(None, "--baseline-days",
+                                                 help="Baseline days, e.g. -3,-1 (default: negative days)."),
+        baseline: str = typer.Option("raw", "--baseline", help=BASELINE_HELP),
+        posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
+        direction: str = typer.Option("decrease", "--direction",
+                                      help="Expected direction for responders: decrease, increase, either."),
+        sheet: str | None = typer.Option(None, "--sheet", help="XLSX: the sheet to read."),
+        out: Path = typer.Option(..., "--out", "-o", help="Folder for anova.csv, contrasts.csv, donors.csv ..."),
+    ) -> None:
+        """The same statistics on any tidy table (no nocilab study needed)."""
+        from rich.console import Console
+
+        from nocilab.report.tidy_stats import run_tidy_stats
+
+        console = Console()
+        days = None
+        if baseline_days:
+            days = tuple(float(x) for x in baseline_days.split(",") if x.strip())
+        written = run_tidy_stats(table, value=value, arm=arm, day=day, animal=animal, donor=donor,
+                                 control=control, baseline_days=days, baseline=baseline,
+                                 posttest=posttest, direction=direction, sheet=sheet, out=out)
+        for p in written:
+            console.print(f"wrote {p}", highlight=False)

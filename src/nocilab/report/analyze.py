@@ -1,0 +1,95 @@
+"""``nocilab analyze``: from a study's store to its report folder.
+
+:func:`analyze_study` derives the values, runs :func:`nocilab.stats.analysis.analyze_table`
+and writes the report (:func:`nocilab.report.build.write_report`). It refuses to name
+arms while the study is blinded; with ``blinded=True`` it analyses the coded groups.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from nocilab.errors import AnalysisError, BlindingError
+from nocilab.model import Study
+
+# Expected direction of a patient-IgG effect, for "responder" donors.
+DEFAULT_DIRECTIONS = {
+    "threshold_g": "decrease", "latency_s": "decrease", "count": "increase",
+    "force_g": "decrease", "force_g_per_g": "decrease", "distance_m": "decrease",
+    "counts": "decrease", "fibres_per_mm": "decrease", "weight_g": "either",
+}
+
+
+def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", posttest: str = "sidak",
+                  auc_window: tuple[int | None, int | None] = (1, None), blinded: bool = False,
+                  directions: dict[str, str] | None = None) -> Path:
+    """Analyse every outcome of a study and write the report folder; return report.html.
+
+    Raises
+    ------
+    BlindingError
+        The study is blinded and ``blinded`` is False.
+    AnalysisError
+        There is nothing to analyse.
+    """
+    from nocilab.derive import derive_observations
+    from nocilab.design.blinding import assignments, blinding_state, group_codes
+    from nocilab.report.build import ReportInputs, write_report
+    from nocilab.stats.analysis import analyze_table
+
+    state = blinding_state(study, store)
+    arm_labels = {a.id: a.label for a in study.arms}
+    control = study.control_arm
+    allocation_text = blinding_text = ""
+    if state in ("blinded", "unblinded"):
+        allocation_text = "randomised by nocilab allocate (seeded; balanced per donor, cage and sex)"
+    if state == "blinded":
+        if not blinded:
+            raise BlindingError(
+                f"{study.info.id} is blinded: the report would name arms. Unblind it first "
+                "(nocilab unblind STUDY --reason ...), or run nocilab analyze --blinded to analyse "
+                "coded groups without naming arms")
+        assign = _coded_groups(assignments(study, store, reveal=False), group_codes(store))
+        control = sorted(assign["arm"].unique())[0]
+        arm_labels = {g: g for g in assign["arm"].unique()}
+        blinding_text = (f"analysis run blinded: arms shown as coded groups; {control} is the "
+                         "reference only because its letter comes first")
+    else:
+        assign = assignments(study, store, reveal=True)
+        if state == "unblinded":
+            blinding_text = ("experimenters saw animal and vial codes only until the recorded "
+                             "unblinding (audit trail)")
+    derived = derive_observations(store.observations(), study, assignments=assign)
+    derived = derived[derived["arm"].astype(str) != ""]
+    if derived.empty:
+        raise AnalysisError(f"{study.info.id}: no derived values to analyse (import raw readings first)")
+    baseline_days = tuple(sorted(d for d in derived["study_day"].unique() if d < 0))
+    dirs = dict(DEFAULT_DIRECTIONS)
+    dirs.update(directions or {})
+    analysis = analyze_table(derived, control=control, baseline_days=baseline_days, baseline=baseline,
+                             posttest=posttest, directions=dirs, auc_window=auc_window)
+    audit = store.verify_audit()
+    imports = store.imports()
+    inputs = ReportInputs(
+        study=study, derived=derived, analysis=analysis, arm_labels=arm_labels, control=control,
+        dosing_days=tuple(study.dosing.days), imports=imports,
+        audit_head=f"{audit.head_hash} ({audit.n_events} events, {'intact' if audit.ok else 'BROKEN'})",
+        allocation=allocation_text, blinding=blinding_text, blinded=(state == "blinded"),
+        posttest=posttest)
+    return write_report(inputs, Path(out))
+
+
+def _coded_groups(assign: pd.DataFrame, groups: dict[str, str]) -> pd.DataFrame:
+    """Blinded analysis: every animal's arm is the coded group of its vial.
+
+    The groups (``group K`` ...) were drawn at allocation, one per arm, and say which
+    vials share an arm but not which arm; donors stay vial codes.
+    """
+    if not groups:
+        raise BlindingError("this allocation has no coded groups (it predates them): "
+                            "a blinded analysis cannot tell arms apart; unblind to analyse")
+    out = assign.copy()
+    out["arm"] = out["vial_code"].map(groups).fillna("")
+    return out

@@ -1,0 +1,468 @@
+"""Assemble a study's analysis into the report folder.
+
+:func:`write_report` takes the derived table and the :class:`~nocilab.stats.analysis.StudyAnalysis`
+of it and writes::
+
+    OUT/report.html          one self-contained page (figures inline as SVG)
+    OUT/results/*.csv        every number in the report, one table per file
+    OUT/results.xlsx         the same tables, one sheet each
+    OUT/results.pzfx         GraphPad Prism grouped tables, one per outcome
+    OUT/figures/*.png|pdf|svg
+
+Nothing here computes statistics; the words of the report (key results, methods) are
+written from the result tables and the settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nocilab import __version__
+from nocilab.report.html import fmt_num, fmt_p, render_report, table_html
+
+OUTCOME_TITLES = {
+    ("paw_pressure", "threshold_g"): ("Paw pressure", "Paw-pressure withdrawal threshold"),
+    ("von_frey", "threshold_g"): ("von Frey", "von Frey 50% withdrawal threshold"),
+    ("cold_plate", "latency_s"): ("Cold plate", "Cold-plate response latency"),
+    ("cold_plate", "count"): ("Cold plate", "Cold-plate paw lifts"),
+    ("heat", "latency_s"): ("Heat", "Heat withdrawal latency"),
+    ("grip", "force_g"): ("Grip", "Grip strength"),
+    ("grip", "force_g_per_g"): ("Grip / weight", "Grip strength per gram body weight"),
+    ("activity", "distance_m"): ("Activity", "Locomotor activity (distance)"),
+    ("activity", "counts"): ("Activity", "Locomotor activity (counts)"),
+    ("body_weight", "weight_g"): ("Body weight", "Body weight"),
+    ("ienfd", "fibres_per_mm"): ("IENFD", "Intraepidermal nerve-fibre density"),
+}
+
+BASELINE_WORDS = {
+    "raw": "raw values",
+    "change": "change from each animal's baseline (mean of the baseline days)",
+    "percent": "percent of each animal's baseline (mean of the baseline days)",
+    "covariate": "raw values with the animal's baseline mean as a covariate",
+}
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the report says about where its numbers came from."""
+
+    study: Any  # nocilab.model.Study
+    derived: pd.DataFrame
+    analysis: Any  # nocilab.stats.analysis.StudyAnalysis
+    arm_labels: dict[str, str]
+    control: str
+    dosing_days: tuple[int, ...]
+    imports: pd.DataFrame = field(default_factory=pd.DataFrame)
+    audit_head: str = ""
+    allocation: str = ""
+    blinding: str = ""
+    blinded: bool = False
+    posttest: str = "sidak"
+    seed: str = ""
+
+
+def _title(assay: str, outcome: str, unit: str) -> tuple[str, str]:
+    short, long = OUTCOME_TITLES.get((assay, outcome), (assay.replace("_", " ").title(),
+                                                          f"{assay} {outcome}".replace("_", " ")))
+    return short, f"{long} ({unit})" if unit else long
+
+
+def _anchor(assay: str, outcome: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", f"{assay}-{outcome}".lower())
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def derived_sha256(derived: pd.DataFrame) -> str:
+    """SHA-256 of the derived table as written to ``results/derived.csv``."""
+    return sha256_bytes(derived.to_csv(index=False).encode("utf-8"))
+
+
+# ----------------------------------------------------------------------------- words
+
+def _peak(contrasts: pd.DataFrame) -> pd.Series | None:
+    """The post-injection day with the largest |t| of the mixed-model contrasts."""
+    c = contrasts[(contrasts["model"] == "mixed") & (contrasts["day"] > 0)]
+    if c.empty:
+        c = contrasts[contrasts["model"] == "mixed"]
+    if c.empty:
+        return None
+    return c.loc[c["t"].abs().idxmax()]
+
+
+def _ci(est: float, se: float, df: float, level: float = 0.95) -> tuple[float, float]:
+    from scipy import stats
+
+    q = stats.t.ppf(0.5 + level / 2, df) if df and not math.isnan(df) else 1.96
+    return est - q * se, est + q * se
+
+
+def _key_result(res: Any, summary: pd.Series, unit: str, labels: dict[str, str]) -> tuple[str, str]:
+    """One or two sentences a PI reads first, and a css class (sig/ns)."""
+    contrasts = res.contrast_table()
+    words = []
+    css = "ns"
+    peak = _peak(contrasts) if not contrasts.empty else None
+    if peak is not None:
+        lo, hi = _ci(peak["estimate"], peak["se"], peak["df"])
+        arm = labels.get(peak["arm"], peak["arm"])
+        sig = peak["p_adj"] < 0.05
+        css = "sig" if sig else "ns"
+        words.append(
+            f"Largest difference from control on day {int(peak['day'])}: {arm} "
+            f"{fmt_num(peak['estimate'])} {unit} (95% CI {fmt_num(lo)} to {fmt_num(hi)}), "
+            f"adjusted p {fmt_p(peak['p_adj'])}.")
+    p_int = summary.get("p_arm_day")
+    if p_int is not None and not (isinstance(p_int, float) and math.isnan(p_int)):
+        words.append(f"Arm × day interaction (mixed model): p {fmt_p(p_int)}, "
+                     f"Holm-adjusted across outcomes {fmt_p(summary['p_arm_day_holm'])}.")
+    elif summary.get("p_arm") is not None and not pd.isna(summary.get("p_arm")):
+        words.append(f"Arm effect (mixed model): p {fmt_p(summary['p_arm'])}, Holm-adjusted across "
+                     f"outcomes {fmt_p(summary['p_arm_holm'])}.")
+        css = "sig" if summary["p_arm"] < 0.05 else "ns"
+    if summary.get("responders"):
+        words.append(f"Responders: {summary['responders']}.")
+    return " ".join(words), css
+
+
+def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
+    rows = []
+    for _, s in summary.iterrows():
+        key = (s["assay"], s["outcome"])
+        res = inputs.analysis.results.get(key)
+        d = inputs.derived[(inputs.derived["assay"] == key[0]) & (inputs.derived["outcome"] == key[1])]
+        unit = str(d["unit"].iloc[0]) if len(d) else ""
+        short, _ = _title(*key, unit)
+        if res is None:
+            rows.append({"css": "ns", "cells": [short, "", "", "", "", str(s["status"])]})
+            continue
+        c = res.contrast_table()
+        peak = _peak(c) if not c.empty else None
+        peak_txt, css = "", "ns"
+        if peak is not None:
+            css = "sig" if peak["p_adj"] < 0.05 else "ns"
+            pill = f'<span class="pill {css}">p {fmt_p(peak["p_adj"])}</span>'
+            peak_txt = f"day {int(peak['day'])}: {fmt_num(peak['estimate'])} {unit} {pill}"
+        p_int = s["p_arm_day_holm"] if not pd.isna(s["p_arm_day_holm"]) else s["p_arm_holm"]
+        term = "arm × day" if not pd.isna(s["p_arm_day_holm"]) else "arm"
+        n = f"{int(s['n_animals'])} / {int(s['n_donors'])}" if not pd.isna(s["n_donors"]) else \
+            f"{int(s['n_animals'])} / –"
+        cens = f"{100 * float(s['censored_fraction']):.0f}%"
+        if s["censoring_flag"]:
+            cens = f'<span class="pill warn">{cens}</span>'
+        rows.append({"css": css, "cells": [
+            f'<a href="#{_anchor(*key)}">{short}</a>', n,
+            f"{term}: p {fmt_p(p_int)}" if not pd.isna(p_int) else "",
+            peak_txt, str(s["responders"]).replace("; ", "<br>"), cens]})
+    return rows
+
+
+def _methods(inputs: ReportInputs) -> list[str]:
+    st = inputs.study
+    a = inputs.analysis.settings
+    derived = inputs.derived
+    animals = derived.groupby("arm")["animal"].nunique()
+    donors = derived.groupby("arm")["donor"].nunique()
+    arms = "; ".join(f"{inputs.arm_labels.get(arm, arm)}: {int(animals[arm])} mice from "
+                     f"{int(donors[arm])} donor units" for arm in animals.index)
+    d = st.dosing
+    p1 = (f"Design. {len(st.arms)} arms ({arms}). IgG {d.amount_mg:g} mg per dose, {d.route}, on "
+          f"study days {', '.join(map(str, d.days))} (day 0 = first injection). Assays: "
+          + "; ".join(f"{assay} on days {', '.join(map(str, days))}" for assay, days in st.schedule.items())
+          + ".")
+    vf = st.assays.get("von_frey")
+    extra = []
+    if vf is not None and "von_frey" in st.schedule:
+        extra.append(f"von Frey 50% thresholds by the {vf.method.replace('_', '-')} method "
+                     f"(Dixon's k by maximum likelihood, filament set {Path(str(vf.filaments)).name}); "
+                     "series without a change of response were censored at the end of the set")
+    pp = st.assays.get("paw_pressure")
+    if pp is not None and "paw_pressure" in st.schedule:
+        extra.append(f"paw-pressure thresholds are the mean of {pp.trials} trials, right-censored at "
+                     f"the {pp.cutoff_g:g} g cut-off")
+    cp = st.assays.get("cold_plate")
+    if cp is not None and "cold_plate" in st.schedule:
+        extra.append(f"cold-plate {cp.mode} at {cp.temperature_c if cp.temperature_c is not None else '?'} °C"
+                     f" with a {cp.cutoff_s:g} s cut-off")
+    p2 = ("Derived values. " + "; ".join(extra) + "." if extra else "")
+    baseline = BASELINE_WORDS.get(str(a["baseline"]), str(a["baseline"]))
+    post = str(a.get("posttest", "sidak")).capitalize()
+    p3 = (
+        f"Statistics. Each outcome was analysed as {baseline}, by the linear mixed model "
+        "value ~ arm × day + (1 | donor) + (1 | animal) (day as a factor, animals nested in "
+        "donors; the animal term alone when each donor has one animal) fitted by REML, with "
+        "Type III F tests (sum-to-zero contrasts) and per-day contrasts of each arm against the "
+        f"control arm ({inputs.arm_labels.get(inputs.control, inputs.control)}), Satterthwaite "
+        f"degrees of freedom and {post} adjustment over the days; these match R's lme4, lmerTest "
+        "and emmeans. The p-values of the arm and arm × day terms were Holm-adjusted across the "
+        "family of outcomes. For comparison with GraphPad Prism, a two-way repeated-measures "
+        "ANOVA (arm between, day within) with Geisser-Greenhouse correction and per-day "
+        f"post-tests ({post}) is reported where no value is missing (as afex::aov_ez); with "
+        "missing values only the mixed model is used, as Prism does.")
+    lo, hi = a.get("auc_window", (1, None))
+    p4 = (
+        "Donors. For each donor, its animals' change-from-baseline area under the curve "
+        f"(trapezoidal, from day {lo if lo is not None else 'first'} to "
+        f"{'the last day' if hi is None else f'day {hi}'}) was compared with the control arm's "
+        "animals (each control donor with the other control donors) by Welch's t test; a donor is "
+        "a responder when its 95% CI excludes zero in the expected direction. The donor, not the "
+        "mouse, is the unit for claims about patients.")
+    p5 = (f"Effect sizes are Hedges' g per day (difference of arm means over the pooled SD of the "
+          f"animals on that day) with 95% CIs from the noncentral t distribution. Censored values "
+          f"(at a cut-off or the end of a filament set) enter at their bound; outcomes with more than "
+          f"{100 * float(a.get('censor_threshold', 0.1)):.0f}% censored values are flagged and "
+          "re-analysed without the censored values and with a Tobit (censored normal) model. "
+          f"Software: nocilab {__version__}.")
+    return [p for p in (p1, p2, p3, p4, p5) if p]
+
+
+# ----------------------------------------------------------------------------- figures
+
+@dataclass(frozen=True)
+class FigureJob:
+    """Everything one outcome's figures need, in plain picklable data."""
+
+    stem: str
+    derived: pd.DataFrame
+    marks: pd.DataFrame | None
+    donors: pd.DataFrame | None
+    arm_labels: dict[str, str]
+    control: str
+    dosing_days: tuple[int, ...]
+    ylabel: str
+    fig_dir: Path
+
+
+def _save(fig: Any, job: FigureJob, name: str, css: str, caption: str) -> dict:
+    """Write PNG and PDF, and an SVG file from the same render as the inline SVG."""
+    from nocilab.report.figures import figure_svg, save_figure
+
+    save_figure(fig, job.fig_dir / f"{job.stem}__{name}", formats=("png", "pdf"))
+    svg = figure_svg(fig, id_prefix=f"{job.stem.replace('__', '-')}-{name}")
+    (job.fig_dir / f"{job.stem}__{name}.svg").write_text(
+        '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg, encoding="utf-8")
+    return {"svg": svg, "css": css, "caption": caption}
+
+
+def draw_outcome_figures(job: FigureJob) -> list[dict]:
+    """Draw, write and return (as inline SVG) the figures of one outcome."""
+    from nocilab.report.figures import donor_forest, donor_small_multiples, endpoint_dots, time_course
+    from nocilab.report.style import publication_style
+
+    d = job.derived
+    out = []
+    with publication_style():
+        days = sorted(d["study_day"].unique())
+        if len(days) > 1:
+            fig = time_course(d, control=job.control, arm_labels=job.arm_labels,
+                              dosing_days=job.dosing_days, marks=job.marks, ylabel=job.ylabel)
+            out.append(_save(fig, job, "time_course", "",
+                             "Mean ± SEM per arm by study day; faint lines are single animals; the "
+                             "shaded band marks injection days; stars: mixed-model per-day contrasts "
+                             "against control, adjusted (* < 0.05, ** < 0.01, *** < 0.001); open "
+                             "markers: censored values at their bound."))
+            if d["donor"].nunique() > 1:
+                fig = donor_small_multiples(d, control=job.control, arm_labels=job.arm_labels,
+                                            dosing_days=job.dosing_days, ylabel=job.ylabel)
+                out.append(_save(fig, job, "donors", "wide",
+                                 "Each donor's animals over time, against the control arm's mean ± "
+                                 "SEM (grey band)."))
+        else:
+            fig = endpoint_dots(d, control=job.control, arm_labels=job.arm_labels, ylabel=job.ylabel)
+            out.append(_save(fig, job, "endpoint", "",
+                             f"Day {days[0]}: every animal (shape: donor), mean ± SEM per arm."))
+        if job.donors is not None and len(job.donors):
+            fig = donor_forest(job.donors, outcome_label=job.ylabel, unit=str(d["unit"].iloc[0]),
+                               arm_labels=job.arm_labels, control=job.control)
+            out.append(_save(fig, job, "forest", "",
+                             "Per-donor effect (difference in change-from-baseline AUC, or in the "
+                             "value for single-day outcomes) against control animals, 95% CI; "
+                             "responders filled."))
+    return out
+
+
+def _figure_job(inputs: ReportInputs, key: tuple[str, str], d: pd.DataFrame, res: Any,
+                fig_dir: Path, ylabel: str) -> FigureJob:
+    marks = donors = None
+    if res is not None:
+        c = res.contrast_table()
+        if len(c):
+            m = c[c["model"] == "mixed"]
+            marks = pd.DataFrame({"study_day": m["day"].astype(int), "arm": m["arm"],
+                                  "p_adj": m["p_adj"]})
+        if res.donors is not None:
+            donors = res.donor_table()
+    return FigureJob(f"{key[0]}__{key[1]}", d, marks, donors, dict(inputs.arm_labels),
+                     inputs.control, tuple(inputs.dosing_days), ylabel, fig_dir)
+
+
+def draw_all(jobs: list[FigureJob], *, workers: int | None = None) -> list[list[dict]]:
+    """Draw every outcome's figures, on several processes when the machine has cores."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    n = workers if workers is not None else min(len(jobs), os.cpu_count() or 1)
+    if n <= 1 or len(jobs) <= 1:
+        return [draw_outcome_figures(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(draw_outcome_figures, jobs))
+
+
+# ----------------------------------------------------------------------------- tables
+
+CONTRAST_SHOW = ["model", "day", "contrast", "estimate", "se", "df", "t", "p", "p_adj", "method"]
+ANOVA_SHOW = ["model", "term", "num_df", "den_df", "f", "p", "gg_epsilon", "p_gg"]
+DONOR_SHOW = ["donor", "arm", "n_animals", "reference", "estimate", "ci_low", "ci_high", "p",
+              "responder", "note"]
+
+
+def _tables(res: Any) -> list[dict]:
+    out = []
+    c = res.contrast_table()
+    if len(c):
+        out.append({"title": "Per-day contrasts against control", "open": True,
+                    "note": "mixed: REML, Satterthwaite df (as lmerTest/emmeans); rm_anova: Prism-style "
+                            "post-tests on the pooled within-cells error.",
+                    "html": table_html(c, columns=CONTRAST_SHOW)})
+    a = res.anova_table()
+    if len(a):
+        out.append({"title": "ANOVA tables (Type III mixed model; repeated-measures ANOVA)",
+                    "open": False, "note": "gg_epsilon, p_gg: Geisser-Greenhouse correction.",
+                    "html": table_html(a, columns=ANOVA_SHOW)})
+    if res.donors is not None and len(res.donor_table()):
+        out.append({"title": "Per-donor effects", "open": False, "note": "",
+                    "html": table_html(res.donor_table(), columns=DONOR_SHOW)})
+    e = res.effect_size_table()
+    if len(e):
+        out.append({"title": "Effect sizes (Hedges' g)", "open": False, "note": "",
+                    "html": table_html(e.drop(columns=["assay", "outcome"], errors="ignore"))})
+    cz = res.censoring_table()
+    if len(cz) and cz["n_censored"].sum() > 0:
+        out.append({"title": "Censored values by arm and day", "open": False, "note": "",
+                    "html": table_html(cz.drop(columns=["assay", "outcome"], errors="ignore"))})
+    s = res.sensitivity_table()
+    if len(s):
+        out.append({"title": "Censoring sensitivity analysis", "open": True, "note": "",
+                    "html": table_html(s.drop(columns=["assay", "outcome"], errors="ignore"))})
+    v = res.variance_table()
+    if len(v):
+        out.append({"title": "Variance components", "open": False, "note": "",
+                    "html": table_html(v.drop(columns=["assay", "outcome"], errors="ignore"))})
+    return out
+
+
+# ----------------------------------------------------------------------------- main
+
+def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None) -> Path:
+    """Write report.html, results/, results.xlsx, results.pzfx and figures/ into ``out``.
+
+    ``workers``: processes drawing figures (default: one per core; 1 draws in this one).
+    """
+    from nocilab.report.arrive import arrive_checklist
+    from nocilab.report.exports import tables_by_outcome, write_csv_tables, write_pzfx, write_xlsx
+    out.mkdir(parents=True, exist_ok=True)
+    fig_dir = out / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    analysis = inputs.analysis
+    summary = analysis.summary()
+    tables = {k: v for k, v in analysis.tables().items()}
+    tables["derived"] = inputs.derived
+    sections = []
+    jobs = []
+    for (assay, outcome), d in inputs.derived.groupby(["assay", "outcome"], sort=True):
+        key = (str(assay), str(outcome))
+        unit = str(d["unit"].iloc[0])
+        short, title = _title(*key, unit)
+        res = analysis.results.get(key)
+        jobs.append(_figure_job(inputs, key, d, res, fig_dir, title))
+        if res is None:
+            sections.append({"anchor": _anchor(*key), "short": short, "title": title,
+                             "key_result": f"Not analysed: {analysis.failures.get(key, '')}",
+                             "flags": [], "tables": [], "notes": []})
+            continue
+        srow = summary[(summary["assay"] == key[0]) & (summary["outcome"] == key[1])]
+        key_text, _ = _key_result(res, srow.iloc[0], unit, inputs.arm_labels)
+        flags = []
+        if res.censoring is not None and res.censoring.flagged:
+            flags.append(f"{100 * res.censoring.fraction:.0f}% of values are censored: see the "
+                         "sensitivity analysis below before trusting the means.")
+        sections.append({"anchor": _anchor(*key), "short": short, "title": title,
+                         "key_result": key_text, "flags": flags,
+                         "tables": _tables(res), "notes": list(res.notes)})
+    for section, figures in zip(sections, draw_all(jobs, workers=workers), strict=True):
+        section["figures"] = figures
+    methods = _methods(inputs)
+    arrive = arrive_checklist(inputs.study, derived=inputs.derived, allocation=inputs.allocation,
+                              blinding=inputs.blinding, statistics=methods[2] if len(methods) > 2 else "",
+                              blinded=inputs.blinded)
+    tables["arrive"] = arrive
+    provenance = _provenance(inputs)
+    tables["provenance"] = pd.DataFrame(provenance, columns=["item", "value"])
+    write_csv_tables(tables, out / "results")
+    write_xlsx(tables, out / "results.xlsx")
+    write_pzfx(out / "results.pzfx", tables_by_outcome(inputs.derived), control=inputs.control,
+               arm_labels=inputs.arm_labels)
+    arms = []
+    for arm in [inputs.control] + sorted(a for a in inputs.derived["arm"].unique() if a != inputs.control):
+        g = inputs.derived[inputs.derived["arm"] == arm]
+        arms.append({"label": inputs.arm_labels.get(arm, arm), "donors": g["donor"].nunique(),
+                     "animals": g["animal"].nunique()})
+    n_sig = sum(1 for r in _summary_rows(inputs, summary) if r["css"] == "sig")
+    st = inputs.study
+    simulated = "simulated" in f"{st.info.title} {st.info.description}".lower()
+    context = {
+        "study": {"id": st.info.id, "title": st.info.title, "investigator": st.info.investigator},
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "version": __version__, "simulated": simulated, "blinded": inputs.blinded,
+        "lead": (f"{len(summary)} outcomes analysed; on {n_sig} of them an arm differed from control "
+                 "(largest per-day contrast, adjusted p < 0.05). The donor is the unit for claims "
+                 "about patients: see the responders column and each outcome's forest plot."),
+        "summary_columns": ["Outcome", "Animals / donors", "Mixed model (Holm)",
+                            "Largest difference vs control", "Responders (donors)", "Censored"],
+        "summary_rows": _summary_rows(inputs, summary),
+        "summary_note": ("Mixed model: value ~ arm × day + (1|donor) + (1|animal), REML, "
+                         "Satterthwaite df; p for the arm × day interaction (or arm for single-day "
+                         "outcomes), Holm-adjusted across outcomes. Largest difference: the "
+                         "post-injection day with the largest |t|, adjusted over days."),
+        "arms": arms, "sections": sections, "methods": methods,
+        "arrive": arrive.to_dict("records"), "provenance": provenance,
+    }
+    page = out / "report.html"
+    tmp = page.with_name(".report.html.partial")
+    tmp.write_text(render_report(context), encoding="utf-8")
+    tmp.replace(page)
+    return page
+
+
+def _provenance(inputs: ReportInputs) -> list[tuple[str, str]]:
+    import matplotlib
+    import scipy
+
+    st = inputs.study
+    rows = [("study file", f"{st.path} sha256:{st.sha256}")]
+    if len(inputs.imports):
+        for r in inputs.imports.itertuples(index=False):
+            rows.append((f"raw file (import {getattr(r, 'import_id', '')})",
+                         f"{r.file_name} sha256:{r.file_sha256}"))
+    rows.append(("derived table", f"results/derived.csv sha256:{derived_sha256(inputs.derived)}"))
+    if inputs.audit_head:
+        rows.append(("audit chain head", inputs.audit_head))
+    if inputs.seed:
+        rows.append(("seed", inputs.seed))
+    a = inputs.analysis.settings
+    rows.append(("settings", ", ".join(f"{k}={v}" for k, v in a.items())))
+    rows.append(("software", f"nocilab {__version__}, numpy {np.__version__}, pandas {pd.__version__}, "
+                             f"scipy {scipy.__version__}, matplotlib {matplotlib.__version__}"))
+    return rows

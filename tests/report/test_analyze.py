@@ -1,0 +1,113 @@
+"""`nocilab analyze` end to end: the report folder, its numbers, blinding, tidy stats."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nocilab.cli import main
+from nocilab.demo import write_demo_files
+from nocilab.demo.run import DEMO_MAPPINGS
+
+
+@pytest.fixture(scope="module")
+def imported_study(tmp_path_factory, simulated_small=None) -> Path:
+    from nocilab.demo import simulate_study
+
+    folder = tmp_path_factory.mktemp("an") / "study"
+    write_demo_files(simulate_study(seed=11, mice_per_donor=2), folder)
+    for name, (mapping, _) in DEMO_MAPPINGS.items():
+        if name in ("paw_pressure_wide.xlsx", "von_frey.csv", "ienfd.csv"):
+            assert main(["import", str(folder), str(folder / "raw" / name), "--mapping", mapping]) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report_dir(imported_study, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rep")
+    assert main(["analyze", str(imported_study), "--out", str(out), "--baseline", "change"]) == 0
+    return out
+
+
+def test_report_folder_holds_every_output(report_dir):
+    assert (report_dir / "report.html").is_file()
+    for name in ("summary", "anova", "contrasts", "donors", "responders", "effect_sizes",
+                 "derived", "arrive", "provenance"):
+        assert (report_dir / "results" / f"{name}.csv").is_file(), name
+    assert (report_dir / "results.xlsx").is_file() and (report_dir / "results.pzfx").is_file()
+    figs = {p.name for p in (report_dir / "figures").iterdir()}
+    for ext in ("png", "pdf", "svg"):
+        assert f"paw_pressure__threshold_g__time_course.{ext}" in figs
+    assert "ienfd__fibres_per_mm__endpoint.svg" in figs
+
+
+def test_report_is_self_contained_and_says_what_it_did(report_dir):
+    page = (report_dir / "report.html").read_text()
+    assert "<svg" in page
+    assert not re.search(r"""(src|href)=["']https?://""", page)  # no network needed
+    assert "<script" not in page
+    assert "as change from each animal" in page  # the baseline mode used is stated
+    assert "SIMULATED DATA" in page
+    assert "Satterthwaite" in page and "ARRIVE" in page
+    # provenance names the study file's hash and the derived table's hash
+    prov = pd.read_csv(report_dir / "results" / "provenance.csv")
+    assert prov["value"].str.contains("sha256:").sum() >= 4
+
+
+def test_numbers_in_report_come_from_the_results_tables(report_dir):
+    contrasts = pd.read_csv(report_dir / "results" / "contrasts.csv")
+    pp = contrasts[(contrasts.assay == "paw_pressure") & (contrasts.model == "mixed") & (contrasts.day > 0)]
+    peak = pp.loc[pp["t"].abs().idxmax()]
+    page = (report_dir / "report.html").read_text()
+    from nocilab.report.html import fmt_num
+
+    assert f"day {int(peak['day'])}: {fmt_num(peak['estimate'])} g" in page
+    summary = pd.read_csv(report_dir / "results" / "summary.csv")
+    assert set(summary["assay"]) == {"paw_pressure", "von_frey", "ienfd"}
+    # simulated patient IgG lowers paw-pressure thresholds: the contrast is negative and significant
+    assert peak["estimate"] < 0 and peak["p_adj"] < 0.05
+
+
+def test_analyze_without_data_is_a_clear_error(tmp_path, capsys, simulated_small):
+    folder = tmp_path / "empty"
+    write_demo_files(simulated_small, folder)
+    assert main(["check", str(folder)]) == 0
+    from nocilab.store import Store
+    from nocilab.model import load_study
+
+    Store.open(load_study(folder).database_url()).close()
+    code = main(["analyze", str(folder), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code != 0 and "import raw readings first" in err and "Traceback" not in err
+
+
+def test_tidy_stats_command(tmp_path, report_dir, capsys):
+    derived = pd.read_csv(report_dir / "results" / "derived.csv")
+    table = tmp_path / "pp.csv"
+    derived[derived.assay == "paw_pressure"].rename(columns={"value": "grams"}).to_csv(table, index=False)
+    out = tmp_path / "stats"
+    code = main(["stats", str(table), "--value", "grams", "--arm", "arm", "--day", "study_day",
+                 "--animal", "animal", "--donor", "donor", "--control", "control", "--out", str(out)])
+    assert code == 0
+    for name in ("anova", "contrasts", "donors"):
+        assert (out / f"{name}.csv").is_file()
+    contrasts = pd.read_csv(out / "contrasts.csv")
+    for col in ("outcome", "day", "contrast", "estimate", "se", "df", "t", "p", "p_adj", "method"):
+        assert col in contrasts.columns
+    # same numbers as the study analysis run on raw values
+    a = contrasts[contrasts.model == "mixed"].sort_values("day")["estimate"].to_numpy()
+    d = derived[derived.assay == "paw_pressure"]
+    means = d.groupby(["study_day", "arm"])["value"].mean().unstack()
+    assert a == pytest.approx((means["patient"] - means["control"]).to_numpy(), rel=1e-6)
+
+
+def test_tidy_stats_names_missing_columns(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text("mouse,group,day,grams\nm1,a,1,3\n")
+    code = main(["stats", str(table), "--value", "grams", "--arm", "arm", "--day", "day",
+                 "--animal", "animal", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 3 and "no column 'arm'" in err and "no column 'animal'" in err
