@@ -94,6 +94,11 @@ def test_tidy_stats_command(tmp_path, report_dir, capsys):
     assert code == 0
     for name in ("anova", "contrasts", "donors"):
         assert (out / f"{name}.csv").is_file()
+    anova = pd.read_csv(out / "anova.csv")
+    for col in ("term", "F", "df_num", "df_den", "p", "gg_epsilon", "p_gg"):
+        assert col in anova.columns
+    rm = anova[anova.model == "rm_anova"].set_index("term")
+    assert 0 < rm.loc["day", "gg_epsilon"] <= 1 and rm.loc["day", "p_gg"] >= rm.loc["day", "p"]
     contrasts = pd.read_csv(out / "contrasts.csv")
     for col in ("outcome", "day", "contrast", "estimate", "se", "df", "t", "p", "p_adj", "method"):
         assert col in contrasts.columns

@@ -65,8 +65,8 @@ def test_mixed_results_in_tables_equal_r(study):
     rm = a[(a["assay"] == "paw_pressure") & (a["model"] == "rm_anova")].set_index("term")
     af = ref("balanced", "afex").set_index("effect")
     assert_rel(rm.loc["arm:day", "p_gg"], af.loc["arm:day", "p_gg"], 1e-8, "GG p")
-    assert rm.loc["arm", "den_df"] == af.loc["arm", "den_df"]
-    assert rm.loc["day", "den_df"] == af.loc["day", "den_df"]
+    assert rm.loc["arm", "df_den"] == af.loc["arm", "den_df"]
+    assert rm.loc["day", "df_den"] == af.loc["day", "den_df"]
 
 
 def test_summary_holm_across_outcomes(study):

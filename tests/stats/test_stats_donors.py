@@ -79,7 +79,7 @@ def test_window_and_errors():
     d = data("balanced")
     auc = animal_auc(d, value="value", day="study_day", animal="animal", window=(2, 7))
     assert (auc["first_day"] == 2).all() and (auc["last_day"] == 7).all()
-    with pytest.raises(AnalysisError, match="need two or more"):
+    with pytest.raises(AnalysisError, match="holds no study day"):
         animal_auc(d, value="value", day="study_day", animal="animal", window=(8, 9))
     with pytest.raises(AnalysisError, match="unknown direction"):
         _effects("balanced", direction="down")
@@ -98,3 +98,18 @@ def test_donor_without_estimate_says_why():
     assert np.isnan(f.loc["PAT01", "estimate"])
     assert "need two" in f.loc["PAT01", "note"]
     assert "without an estimate" in eff.responders().set_index("arm").loc["patient", "summary"]
+
+
+def test_single_day_endpoint_uses_the_value():
+    """An outcome measured once after injection (IENFD): donors compared on the value."""
+    f = pd.DataFrame({"animal": ["p1", "p2", "c1", "c2", "c3"], "study_day": [21] * 5,
+                      "value": [18.0, 20.0, 25.0, 26.0, 27.0],
+                      "arm": ["patient", "patient", "control", "control", "control"],
+                      "donor": ["P", "P", "C1", "C2", "C2"]})
+    auc = animal_auc(f, value="value", day="study_day", animal="animal").set_index("animal")
+    assert auc["auc"].to_dict() == {"c1": 25.0, "c2": 26.0, "c3": 27.0, "p1": 18.0, "p2": 20.0}
+    assert auc["note"].str.contains("not an area").all()
+    eff = donor_effects(f, value="value", arm="arm", day="study_day", animal="animal",
+                        donor="donor", control="control").to_frame().set_index("donor")
+    # patient donor P: mean 19 against the control animals' mean 26
+    assert eff.loc["P", "estimate"] == pytest.approx(19.0 - 26.0)

@@ -60,10 +60,10 @@ def test_type3_anova_matches_lmertest(fits, name):
     an = fits[name].anova()
     r = ref(name, "anova")
     assert an["term"].tolist() == r["term"].tolist()
-    assert an["num_df"].tolist() == r["num_df"].tolist()
-    assert_rel(an["f"], r["f"], 1e-6, f"{name} F")
+    assert an["df_num"].tolist() == r["num_df"].tolist()
+    assert_rel(an["F"], r["f"], 1e-6, f"{name} F")
     assert_rel(an["sum_sq"], r["sum_sq"], 1e-6, f"{name} Sum Sq")
-    assert_rel(an["den_df"], r["den_df"], 5e-5, f"{name} DenDF")
+    assert_rel(an["df_den"], r["den_df"], 5e-5, f"{name} DenDF")
     assert_rel(an["p"], r["p"], 0, f"{name} p", atol=1e-7)
 
 

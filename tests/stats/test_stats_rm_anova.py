@@ -32,7 +32,7 @@ def test_anova_table_matches_afex(name):
     for term in ("arm", "day", "arm:day"):
         assert_rel(t.loc[term, "sum_sq"], a.loc[term, "sum_sq"], 1e-10, f"{name} {term} SS")
         assert t.loc[term, "df"] == a.loc[term, "num_df"]
-        assert_rel(t.loc[term, "f"], a.loc[term, "f"], 1e-10, f"{name} {term} F")
+        assert_rel(t.loc[term, "F"], a.loc[term, "f"], 1e-10, f"{name} {term} F")
         assert_rel(t.loc[term, "p"], a.loc[term, "p"], 1e-8, f"{name} {term} p", atol=1e-14)
         # afex's own table (correction = "GG") for the within terms
         assert_rel(t.loc[term, "p_gg"], a.loc[term, "p_gg_afex"], 1e-8, f"{name} {term} p GG",
@@ -122,4 +122,4 @@ def test_two_days_have_epsilon_one_and_match_the_paired_design():
     from scipy import stats
 
     tt = stats.ttest_ind(diff[arm == "patient"], diff[arm == "control"])
-    assert t.loc["arm:day", "f"] == pytest.approx(tt.statistic**2, rel=1e-10)
+    assert t.loc["arm:day", "F"] == pytest.approx(tt.statistic**2, rel=1e-10)

@@ -37,8 +37,8 @@ OUTCOME_TITLES = {
     ("heat", "latency_s"): ("Heat", "Heat withdrawal latency"),
     ("grip", "force_g"): ("Grip", "Grip strength"),
     ("grip", "force_g_per_g"): ("Grip / weight", "Grip strength per gram body weight"),
-    ("activity", "distance_m"): ("Activity", "Locomotor activity (distance)"),
-    ("activity", "counts"): ("Activity", "Locomotor activity (counts)"),
+    ("activity", "distance_m"): ("Activity", "Locomotor activity, distance"),
+    ("activity", "counts"): ("Activity", "Locomotor activity, counts"),
     ("body_weight", "weight_g"): ("Body weight", "Body weight"),
     ("ienfd", "fibres_per_mm"): ("IENFD", "Intraepidermal nerve-fibre density"),
 }
@@ -289,7 +289,8 @@ def draw_outcome_figures(job: FigureJob) -> list[dict]:
                              "Per-donor effect (difference in change-from-baseline AUC, or in the "
                              "value for single-day outcomes) against control animals, 95% CI; "
                              "responders filled."))
-    return out
+    wide = [f for f in out if f["css"] == "wide"]
+    return [f for f in out if f["css"] != "wide"] + wide
 
 
 def _figure_job(inputs: ReportInputs, key: tuple[str, str], d: pd.DataFrame, res: Any,
@@ -323,7 +324,7 @@ def draw_all(jobs: list[FigureJob], *, workers: int | None = None) -> list[list[
 # ----------------------------------------------------------------------------- tables
 
 CONTRAST_SHOW = ["model", "day", "contrast", "estimate", "se", "df", "t", "p", "p_adj", "method"]
-ANOVA_SHOW = ["model", "term", "num_df", "den_df", "f", "p", "gg_epsilon", "p_gg"]
+ANOVA_SHOW = ["model", "term", "df_num", "df_den", "F", "p", "gg_epsilon", "p_gg"]
 DONOR_SHOW = ["donor", "arm", "n_animals", "reference", "estimate", "ci_low", "ci_high", "p",
               "responder", "note"]
 

@@ -16,7 +16,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 P_COLUMNS = ("p", "p_adj", "p_gg", "p_holm", "p_value", "p_outcomes")
-INT_COLUMNS = ("df_num", "num_df", "n", "n_animals", "n_donors", "n_censored", "n_total", "study_day",
+INT_COLUMNS = ("df_num", "n", "n_animals", "n_donors", "n_censored", "n_total", "study_day",
                "day", "item")
 
 

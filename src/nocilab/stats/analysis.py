@@ -37,7 +37,7 @@ from nocilab.stats.multiplicity import holm_across_outcomes
 from nocilab.stats.rm_anova import RmAnovaResult, refused, rm_anova
 
 KEY = ("assay", "outcome")
-ANOVA_TABLE_COLUMNS = (*KEY, "model", "term", "sum_sq", "mean_sq", "num_df", "den_df", "f",
+ANOVA_TABLE_COLUMNS = (*KEY, "model", "term", "sum_sq", "mean_sq", "df_num", "df_den", "F",
                        "p", "gg_epsilon", "p_gg")
 CONTRAST_TABLE_COLUMNS = (*KEY, "model", *CONTRAST_COLUMNS)
 SUMMARY_COLUMNS = (
@@ -85,9 +85,9 @@ class OutcomeResult:
                               t.loc[t["term"] == "residual", "df"].iloc[0])
             parts.append(pd.DataFrame({
                 "model": "rm_anova", "term": t["term"], "sum_sq": t["sum_sq"],
-                "mean_sq": t["mean_sq"], "num_df": t["df"].astype(float),
-                "den_df": np.where(t["term"] == "residual", np.nan, err_df).astype(float),
-                "f": t["f"], "p": t["p"], "gg_epsilon": t["gg_epsilon"], "p_gg": t["p_gg"],
+                "mean_sq": t["mean_sq"], "df_num": t["df"].astype(float),
+                "df_den": np.where(t["term"] == "residual", np.nan, err_df).astype(float),
+                "F": t["F"], "p": t["p"], "gg_epsilon": t["gg_epsilon"], "p_gg": t["p_gg"],
             }))
         out = _concat(parts, ANOVA_TABLE_COLUMNS[2:])
         return self._keyed(out)[list(ANOVA_TABLE_COLUMNS)]

@@ -66,16 +66,19 @@ def animal_auc(
     DataFrame with columns animal, auc, first_day, last_day, n_days, note. ``auc`` is
     missing, with ``note`` saying why, when the animal lacks a value on the first or
     last day of the window or lacks a baseline. Missing days inside the window are
-    bridged by the trapezoid (linear interpolation) and noted.
+    bridged by the trapezoid (linear interpolation) and noted. When the window holds a
+    single study day (an endpoint outcome such as IENFD, measured once, after day 0),
+    ``auc`` is the (change-from-baseline) value on that day, and ``note`` says so.
     """
     days_all = np.sort(frame[day].astype(float).unique())
     lo = days_all.min() if window[0] is None else float(window[0])
     hi = days_all.max() if window[1] is None else float(window[1])
     wdays = days_all[(days_all >= lo) & (days_all <= hi)]
-    if wdays.size < 2:
+    if wdays.size == 0 and days_all.size == 1 and days_all[0] > 0:
+        wdays = days_all  # an endpoint outcome measured on one day after the window start
+    if wdays.size == 0:
         raise AnalysisError(
-            f"AUC window {window} holds {wdays.size} study day(s) of {list(days_all)}; "
-            "need two or more"
+            f"AUC window {window} holds no study day of {list(days_all)}"
         )
     base = None
     if baseline_days:
@@ -103,7 +106,11 @@ def animal_auc(
             note = f"interpolated over missing day(s) {', '.join(gap)}"
         if base is not None:
             y = y - base[a]
-        auc = float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2.0))
+        if x.size == 1:  # one day (an endpoint such as IENFD): the value itself
+            auc = float(y[0])
+            note = "one day in the window: the value, not an area"
+        else:
+            auc = float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2.0))
         rows.append((a, auc, wdays[0], wdays[-1], int(x.size), note))
     return pd.DataFrame(rows, columns=list(AUC_COLUMNS))
 

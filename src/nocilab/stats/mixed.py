@@ -36,7 +36,7 @@ from nocilab.stats.satterthwaite import (
 )
 
 FIXED_EFFECTS_COLUMNS = ("term", "estimate", "se", "df", "t", "p")
-ANOVA_COLUMNS = ("term", "sum_sq", "mean_sq", "num_df", "den_df", "f", "p")
+ANOVA_COLUMNS = ("term", "sum_sq", "mean_sq", "df_num", "df_den", "F", "p")
 EMMEANS_COLUMNS = ("arm", "day", "estimate", "se", "df")
 VARIANCE_COLUMNS = ("component", "variance", "sd", "fitted")
 
@@ -114,7 +114,7 @@ class MixedModelFit:
     def anova(self) -> pd.DataFrame:
         """Type III F tests with Satterthwaite denominator df (lmerTest's ``anova(m, type=3)``).
 
-        Columns: term, sum_sq, mean_sq, num_df, den_df, f, p (``sum_sq = F sigma^2 num_df``
+        Columns: term, sum_sq, mean_sq, df_num, df_den, F, p (``sum_sq = F sigma^2 df_num``
         as lmerTest reports it).
         """
         rows = []

@@ -36,7 +36,7 @@ from nocilab.stats.contrasts import CONTRAST_COLUMNS, ContrastTable, adjust_tabl
 from nocilab.stats.mixed import _one_per, _require
 
 RM_ANOVA_COLUMNS = (
-    "term", "sum_sq", "df", "mean_sq", "f", "p", "gg_epsilon", "df_num_gg", "df_den_gg",
+    "term", "sum_sq", "df", "mean_sq", "F", "p", "gg_epsilon", "df_num_gg", "df_den_gg",
     "p_gg",
 )
 
