@@ -154,7 +154,7 @@ def simulate_study(*, seed: int = 20210701, mice_per_donor: int = 3) -> Simulate
 
     base = {
         "paw_pressure": latent(125.0, 0.05, 0.08),   # g
-        "cold_plate": latent(24.0, 0.06, 0.12),      # s to first response at 10 C
+        "cold_plate": latent(24.0, 0.05, 0.10),      # s to first response at 10 C
         "von_frey_log": np.log10(latent(0.9, 0.05, 0.15) * 1e4),  # log10(mg*10)
         "grip": latent(115.0, 0.04, 0.08),           # g
         "activity": latent(95.0, 0.06, 0.12),        # m per 30 min
@@ -180,7 +180,7 @@ def simulate_study(*, seed: int = 20210701, mice_per_donor: int = 3) -> Simulate
     rows = []
     for day in SCHEDULE["cold_plate"]:
         mu = base["cold_plate"] * (1 + rel("cold_plate") * time_course(day))
-        lat = np.minimum(np.round(mu * np.exp(rng.normal(0, 0.15, n)), 1), 60.0)
+        lat = np.minimum(np.round(mu * np.exp(rng.normal(0, 0.10, n)), 1), 60.0)
         rows += [{"animal": a, "study_day": day, "trial": 1, "latency_s": v}
                  for a, v in zip(animals["id"], lat)]
     tables["cold_plate.csv"] = pd.DataFrame(rows)

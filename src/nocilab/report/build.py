@@ -309,16 +309,26 @@ def _figure_job(inputs: ReportInputs, key: tuple[str, str], d: pd.DataFrame, res
 
 
 def draw_all(jobs: list[FigureJob], *, workers: int | None = None) -> list[list[dict]]:
-    """Draw every outcome's figures, on several processes when the machine has cores."""
+    """Draw every outcome's figures, on several processes when the machine has cores.
+
+    Worker processes are forked (where the platform can fork), so nothing of the
+    caller's script is run again in them; elsewhere, or with ``workers=1``, the figures
+    are drawn in this process. A pool that fails falls back to drawing here.
+    """
+    import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
+    from concurrent.futures.process import BrokenProcessPool
 
     n = workers if workers is not None else min(len(jobs), os.cpu_count() or 1)
-    if n <= 1 or len(jobs) <= 1:
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    if n <= 1 or len(jobs) <= 1 or not can_fork:
         return [draw_outcome_figures(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(draw_outcome_figures, jobs))
+    try:
+        with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(draw_outcome_figures, jobs))
+    except (BrokenProcessPool, OSError):
+        return [draw_outcome_figures(j) for j in jobs]
 
 
 # ----------------------------------------------------------------------------- tables

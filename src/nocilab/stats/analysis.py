@@ -343,7 +343,8 @@ def analyze_table(
     direction (missing outcomes: ``decrease``). An outcome that cannot be analysed
     (e.g. measured in one arm only) is listed in ``failures`` and in the summary.
     Holm's correction across outcomes is applied to the mixed model's ``arm`` and
-    ``arm:day`` p-values.
+    ``arm:day`` p-values. Each outcome uses those of ``baseline_days`` on which it was
+    measured (an endpoint measured once has none, and is analysed on its raw value).
     """
     check_adjust(posttest, family)
     derived = schema.validate(derived, schema.DERIVED, table="derived")
@@ -354,11 +355,13 @@ def analyze_table(
         has_donor = g["donor"].notna().any() and (g["donor"].astype(str).str.strip() != "").any()
         direction = (directions if isinstance(directions, str)
                      else directions.get(str(outcome), "decrease"))
+        present = set(g["study_day"])
+        days_here = tuple(d for d in baseline_days if d in present)  # this outcome's baselines
         try:
             results[key] = analyze_outcome(
                 g, value="value", arm="arm", day="study_day", animal="animal",
                 donor="donor" if has_donor else None, control=control,
-                baseline_days=baseline_days, baseline=baseline, posttest=posttest,
+                baseline_days=days_here, baseline=baseline, posttest=posttest,
                 family=family, censored="censored", bound="bound", auc_window=auc_window,
                 direction=direction, censor_threshold=censor_threshold, level=level,
                 outcome=key[1], assay=key[0],
