@@ -22,13 +22,15 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: $(VENV)/.installed
-	$(BIN)/nocilab demo --out $(DEMO_DIR)
+	$(BIN)/nocilab demo --out $(DEMO_DIR) --force
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_foundation.py
+	$(BIN)/python benchmarks/bench_mixed_model.py
+	$(BIN)/python benchmarks/bench_power.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info src/*.egg-info

@@ -44,6 +44,13 @@ def test_demo_refuses_to_overwrite(demo_dir, capsys):
     assert code != 0 and "--force" in err and "Traceback" not in err
 
 
+def test_demo_never_replaces_a_folder_that_is_not_a_demo(tmp_path, capsys):
+    (tmp_path / "study.toml").write_text('[study]\nid = "my-real-study"\n')
+    code, _, err = run(capsys, "demo", "--out", tmp_path, "--force")
+    assert code != 0 and "does not hold a nocilab demo study" in err
+    assert (tmp_path / "study.toml").read_text().startswith("[study]")
+
+
 def test_check_and_audit_verify(demo_dir, capsys):
     code, out, _ = run(capsys, "check", demo_dir)
     assert code == 0 and "valid" in out

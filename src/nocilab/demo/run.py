@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nocilab.demo.simulate import SimulatedStudy, simulate_study
+from nocilab.demo.simulate import DEMO_STUDY_ID, SimulatedStudy, simulate_study
 from nocilab.errors import NocilabError
 
 # file -> mapping (the [mappings.NAME] table written into study.toml)
@@ -69,11 +69,12 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
     console = console or Console()
     out = Path(out)
     if out.exists() and any(out.iterdir()):
-        if not force and not (out / "study.toml").is_file():
-            raise NocilabError(f"{out} exists and is not a demo study; choose another --out")
+        if not _is_demo(out):
+            raise NocilabError(f"{out} exists and does not hold a nocilab demo study; nothing "
+                               "was changed (choose another --out)")
         if not force:
-            raise NocilabError(f"{out} already holds a study; use --force to replace it "
-                               "(its database is deleted)")
+            raise NocilabError(f"{out} already holds a demo study; use --force to replace it "
+                               "(its simulated database is deleted)")
         shutil.rmtree(out)
     start = time.perf_counter()
     console.print("[bold]nocilab demo[/]: a [bold yellow]SIMULATED[/] passive-transfer study "
@@ -117,6 +118,17 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
                       highlight=False)
     console.print(f"done in {time.perf_counter() - start:.1f} s")
     return derived
+
+
+def _is_demo(folder: Path) -> bool:
+    """Whether ``folder`` holds a study written by ``nocilab demo`` (and nothing else of value)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads((folder / "study.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    return data.get("study", {}).get("id") == DEMO_STUDY_ID
 
 
 def _summarise(console: Console, study, derived: pd.DataFrame) -> None:

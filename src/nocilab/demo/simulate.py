@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+DEMO_STUDY_ID = "demo-fms-passive-transfer"
+
 # Mouse filament set (handle value -> nominal grams), as built into nocilab.assays.
 MOUSE_LOGS = np.array([1.65, 2.36, 2.44, 2.83, 3.22, 3.61, 3.84, 4.08, 4.17, 4.31])
 START_FILAMENT = 6  # 1-based position of 3.61 (0.4 g)
@@ -237,7 +239,7 @@ def simulate_study(*, seed: int = 20210701, mice_per_donor: int = 3) -> Simulate
 
     study = {
         "study": {
-            "id": "demo-fms-passive-transfer",
+            "id": DEMO_STUDY_ID,
             "title": "Simulated passive transfer of fibromyalgia IgG to mice",
             "species": "mouse",
             "investigator": "nocilab demo (simulated data)",
