@@ -283,7 +283,11 @@ def draw_outcome_figures(job: FigureJob) -> list[dict]:
             out.append(_save(fig, job, "endpoint", "",
                              f"Day {days[0]}: every animal (shape: donor), mean ± SEM per arm."))
         if job.donors is not None and len(job.donors):
-            fig = donor_forest(job.donors, outcome_label=job.ylabel, unit=str(d["unit"].iloc[0]),
+            unit = str(d["unit"].iloc[0])
+            one_day = d["study_day"].nunique() == 1
+            label = job.ylabel.rsplit(" (", 1)[0] + ("" if one_day else ", AUC of change from baseline")
+            fig = donor_forest(job.donors, outcome_label=label,
+                               unit=unit if one_day else f"{unit}·day",
                                arm_labels=job.arm_labels, control=job.control)
             out.append(_save(fig, job, "forest", "",
                              "Per-donor effect (difference in change-from-baseline AUC, or in the "
