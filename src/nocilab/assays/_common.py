@@ -489,3 +489,37 @@ def censored_note(n_censored: np.ndarray, n_trials: np.ndarray, cutoff: str) -> 
                     + n_trials[hit].astype(str).astype(object)
                     + f" trials at the cut-off of {cutoff}")
     return out
+
+
+def thermal_assay(name: str, title: str, settings_cls: type) -> Any:
+    """The registry entry of a latency-or-count assay (cold plate, heat): one shape, one code."""
+    from nocilab.assays.base import Assay, Quantity
+
+    def check(readings: pd.DataFrame, settings: Any) -> list:
+        """Cell problems: missing, non-numeric or negative latency, latency above the
+        cut-off (latency mode); missing, negative or fractional count (count mode); a
+        missing animal or a study day that is not a whole number."""
+        return thermal_cells(readings, settings_of(settings, settings_cls, name))[0]
+
+    def derive(readings: pd.DataFrame, settings: Any) -> pd.DataFrame:
+        """Mean latency (right-censored at the cut-off) or mean count per animal-day.
+
+        Raises :class:`~nocilab.errors.AssayError` listing the problems if ``check``
+        finds any. ``note`` says how many trials reached the cut-off and when an
+        animal-day has more or fewer trials than ``settings.trials``.
+        """
+        return thermal_derive(readings, settings_of(settings, settings_cls, name), assay=name)
+
+    return Assay(
+        name=name,
+        title=title,
+        quantities=(
+            Quantity("latency_s", "number", "s", required=False,
+                     description="latency to the first nocifensive response (latency mode)"),
+            Quantity("count", "number", "count", required=False,
+                     description="responses counted in the window (count mode)"),
+        ),
+        check=check,
+        derive=derive,
+        outcomes=("latency_s", "count"),
+    )

@@ -26,55 +26,13 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
-
-from nocilab.assays._common import (
-    CensoredMean,
-    mean_count,
-    mean_latency_s,
-    settings_of,
-    thermal_cells,
-    thermal_derive,
-)
-from nocilab.assays.base import Assay, CellProblem, Quantity
+from nocilab.assays._common import CensoredMean, mean_count, mean_latency_s, thermal_assay
 from nocilab.model.settings import HeatSettings
 
 __all__ = ["ASSAY", "CensoredMean", "check", "derive", "mean_count", "mean_latency_s"]
 
 NAME = "heat"
 
-
-def check(readings: pd.DataFrame, settings: HeatSettings | None) -> list[CellProblem]:
-    """Cell problems: missing, non-numeric or negative latency, latency above the
-    cut-off (latency mode); missing, negative or fractional count (count mode); a
-    missing animal or a study day that is not a whole number."""
-    s: Any = settings_of(settings, HeatSettings, NAME)
-    return thermal_cells(readings, s)[0]
-
-
-def derive(readings: pd.DataFrame, settings: HeatSettings | None) -> pd.DataFrame:
-    """Mean latency (right-censored at the cut-off) or mean count per animal-day.
-
-    Raises :class:`~nocilab.errors.AssayError` listing the problems if :func:`check`
-    finds any. ``note`` says how many trials reached the cut-off and when an animal-day
-    has more or fewer trials than ``settings.trials``.
-    """
-    s: Any = settings_of(settings, HeatSettings, NAME)
-    return thermal_derive(readings, s, assay=NAME)
-
-
-ASSAY = Assay(
-    name=NAME,
-    title="Heat (Hargreaves, hot plate)",
-    quantities=(
-        Quantity("latency_s", "number", "s", required=False,
-                 description="latency to the first nocifensive response (latency mode)"),
-        Quantity("count", "number", "count", required=False,
-                 description="responses counted in the window (count mode)"),
-    ),
-    check=check,
-    derive=derive,
-    outcomes=("latency_s", "count"),
-)
+ASSAY = thermal_assay(NAME, "Heat (Hargreaves, hot plate)", HeatSettings)
+check = ASSAY.check
+derive = ASSAY.derive
