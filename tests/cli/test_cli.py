@@ -37,6 +37,13 @@ def test_demo_writes_a_complete_study(demo_dir):
     m = pp.groupby(["arm", pp.study_day > 0])["value"].mean()
     assert m[("patient", True)] < 0.85 * m[("patient", False)]
     assert m[("control", True)] > 0.95 * m[("control", False)]
+    # the demo ends with the report, whose provenance records the simulation seed
+    assert (demo_dir / "report" / "report.html").is_file()
+    prov = pd.read_csv(demo_dir / "report" / "results" / "provenance.csv").set_index("item")
+    assert prov.loc["seed", "value"] == "simulation 20210701"
+    responders = pd.read_csv(demo_dir / "report" / "results" / "responders.csv")
+    pp = responders[(responders.assay == "paw_pressure")].set_index("arm")
+    assert pp.loc["control", "n_responders"] == 0 and pp.loc["patient", "n_responders"] >= 6
 
 
 def test_demo_refuses_to_overwrite(demo_dir, capsys):

@@ -55,6 +55,7 @@ def test_report_is_self_contained_and_says_what_it_did(report_dir):
     # provenance names the study file's hash and the derived table's hash
     prov = pd.read_csv(report_dir / "results" / "provenance.csv")
     assert prov["value"].str.contains("sha256:").sum() >= 4
+    assert "sealed" not in prov["value"].str.cat()
 
 
 def test_numbers_in_report_come_from_the_results_tables(report_dir):

@@ -72,3 +72,5 @@ def test_after_unblinding_the_report_names_arms(allocated, tmp_path, capsys):
     contrasts = pd.read_csv(out / "results" / "contrasts.csv")
     assert set(contrasts["arm"]) == {"armFMS", "armVEH"}
     assert set(contrasts["contrast"]) == {"armFMS - armHC", "armVEH - armHC"}
+    prov = pd.read_csv(out / "results" / "provenance.csv").set_index("item")["value"]
+    assert prov["seed"] == "allocation 5"  # the seed is shown once unblinded

@@ -90,6 +90,7 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
         t = progress.add_task("importing raw files", total=len(DEMO_MAPPINGS))
         n_values = 0
         with Store.open(study.database_url()) as store:
+            store.set_meta("simulation_seed", str(seed), actor="nocilab-demo")
             for name, (mapping_name, _) in DEMO_MAPPINGS.items():
                 progress.update(t, description=f"importing raw/{name}")
                 report = import_file(out / "raw" / name, study, store, study.mappings[mapping_name],

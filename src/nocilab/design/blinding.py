@@ -60,6 +60,7 @@ __all__ = [
     "STATES",
     "UnblindReport",
     "allocate_study",
+    "allocation_seed",
     "animal_id_for_codes",
     "assignments",
     "blinding_state",
@@ -329,6 +330,15 @@ def new_group_codes(n: int) -> list[str]:
         if c not in picked:
             picked.append(c)
     return [f"group {c}" for c in picked]
+
+
+def allocation_seed(store) -> str:
+    """The seed of the allocation in force, once unblinded ('' before: it is sealed)."""
+    run = sa_alloc.current_run(store)
+    if run is None:
+        return ""
+    record = sa_alloc.unblinding(store, run.run_id)
+    return "" if record is None else str(json.loads(record.key_json)["seed"])
 
 
 def group_codes(store) -> dict[str, str]:

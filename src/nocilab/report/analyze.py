@@ -72,12 +72,21 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
                              posttest=posttest, directions=dirs, auc_window=auc_window)
     audit = store.verify_audit()
     imports = store.imports()
+    seeds = []
+    if store.get_meta("simulation_seed"):
+        seeds.append(f"simulation {store.get_meta('simulation_seed')}")
+    if state == "unblinded":
+        from nocilab.design.blinding import allocation_seed
+
+        seeds.append(f"allocation {allocation_seed(store)}")
+    elif state == "blinded":
+        seeds.append("allocation seed sealed in the encrypted key until unblinding")
     inputs = ReportInputs(
         study=study, derived=derived, analysis=analysis, arm_labels=arm_labels, control=control,
         dosing_days=tuple(study.dosing.days), imports=imports,
         audit_head=f"{audit.head_hash} ({audit.n_events} events, {'intact' if audit.ok else 'BROKEN'})",
         allocation=allocation_text, blinding=blinding_text, blinded=(state == "blinded"),
-        posttest=posttest)
+        posttest=posttest, seed="; ".join(seeds))
     return write_report(inputs, Path(out))
 
 
