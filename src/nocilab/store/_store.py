@@ -79,7 +79,8 @@ class Store:
                 raise StoreError(f"{path} is a folder, not a store file")
             if not path.exists():
                 if not create:
-                    raise StoreError(f"no store at {path}: the file does not exist")
+                    raise StoreError(f"no store at {path}: the file does not exist (nothing "
+                                     "has been imported yet: start with `nocilab import`)")
                 if not path.parent.is_dir():
                     raise StoreError(f"cannot create the store {path}: the folder "
                                      f"{path.parent} does not exist")
