@@ -434,7 +434,8 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
         g = inputs.derived[inputs.derived["arm"] == arm]
         arms.append({"label": inputs.arm_labels.get(arm, arm), "donors": g["donor"].nunique(),
                      "animals": g["animal"].nunique()})
-    n_sig = sum(1 for r in _summary_rows(inputs, summary) if r["css"] == "sig")
+    summary_rows = _summary_rows(inputs, summary)
+    n_sig = sum(1 for r in summary_rows if r["css"] == "sig")
     st = inputs.study
     simulated = "simulated" in f"{st.info.title} {st.info.description}".lower()
     context = {
@@ -446,7 +447,7 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
                  "about patients: see the responders column and each outcome's forest plot."),
         "summary_columns": ["Outcome", "Animals / donors", "Mixed model (Holm)",
                             "Largest difference vs control", "Responders (donors)", "Censored"],
-        "summary_rows": _summary_rows(inputs, summary),
+        "summary_rows": summary_rows,
         "summary_note": ("Mixed model: value ~ arm × day + (1|donor) + (1|animal), REML, "
                          "Satterthwaite df; p for the arm × day interaction (or arm for single-day "
                          "outcomes), Holm-adjusted across outcomes. Largest difference: the "
