@@ -118,25 +118,13 @@ def arrive_checklist(study: Study, *, derived: pd.DataFrame | None = None,
         have.append(f"{analysed} of {len(animals)} animals have derived values")
     add(3, have, miss)
 
-    # 4 randomisation
-    have, miss = [], []
-    if allocation:
-        have.append(allocation)
-    if r.randomisation:
-        have.append(r.randomisation)
-    if not have:
-        miss.append("how animals were allocated (nocilab allocate, or [reporting] randomisation)")
-    add(4, have, miss)
-
-    # 5 blinding
-    have, miss = [], []
-    if blinding:
-        have.append(blinding)
-    if r.blinding:
-        have.append(r.blinding)
-    if not have:
-        miss.append("who was blind to what, when ([reporting] blinding)")
-    add(5, have, miss)
+    # 4 randomisation, 5 blinding: what the store records and what the file says
+    for item, recorded, written, missing in (
+            (4, allocation, r.randomisation,
+             "how animals were allocated (nocilab allocate, or [reporting] randomisation)"),
+            (5, blinding, r.blinding, "who was blind to what, when ([reporting] blinding)")):
+        have = [t for t in (recorded, written) if t]
+        add(item, have, [] if have else [missing])
 
     # 6 outcome measures
     have, miss = [], []
