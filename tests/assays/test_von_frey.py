@@ -8,6 +8,7 @@ from Bonin et al. 2014 (Mol Pain 10:26).
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from pathlib import Path
@@ -135,12 +136,23 @@ def test_k_solves_the_likelihood_equation(s):
     assert -len(s) - 1 < k < len(s) + 1
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(patterns, st.sampled_from("XO"))
-def test_a_longer_initial_run_changes_k_little(s, c):
-    # Dixon's table: k converges as the initial run of like responses lengthens
-    run = c * 6
-    assert abs(dixon_k(run + c + s) - dixon_k(run + s)) < 0.01
+def test_each_added_initial_response_changes_k_less(s, c):
+    # Dixon's table: k converges as the initial run of like responses lengthens,
+    # so each response added to the run moves k less than the one before
+    ks = np.array([dixon_k(c * r + s) for r in range(1, 10)])
+    steps = np.abs(np.diff(ks))
+    assert np.all(steps[1:] <= steps[:-1] + 1e-12)
+
+
+def test_a_run_of_six_is_converged_for_short_tails():
+    # every tail of up to 8 responses: a seventh like response moves k by < 0.005
+    # (longer tails converge more slowly: XXXXXOXXXXXXX moves by 0.011)
+    tails = ["".join(p) for n in range(2, 9) for p in itertools.product("XO", repeat=n)
+             if "X" in p and "O" in p]
+    worst = max(abs(dixon_k(c * 7 + s) - dixon_k(c * 6 + s)) for s in tails for c in "XO")
+    assert 0 < worst < 0.005
 
 
 # ---------------------------------------------------------------- thresholds
