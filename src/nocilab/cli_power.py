@@ -48,7 +48,9 @@ def register(app: typer.Typer) -> None:
         sd_donor: float | None = typer.Option(None, "--sd-donor", help="SD between donors of the response."),
         sd_animal: float | None = typer.Option(None, "--sd-animal", help="SD between mice of one donor."),
         sd_residual: float | None = typer.Option(None, "--sd-residual", help="SD of repeated readings."),
-        rho: float = typer.Option(0.0, "--rho", help="AR(1) correlation of readings on consecutive test days."),
+        rho: float | None = typer.Option(None, "--rho",
+                                         help="AR(1) correlation of readings on consecutive test days "
+                                              "(default 0; estimated from the pilot with --from)."),
         from_study: Path | None = typer.Option(None, "--from", help="Take the SDs from this (pilot) study."),
         outcome: str | None = typer.Option(None, "--outcome", help="With --from: ASSAY.OUTCOME."),
         window: str | None = typer.Option(None, "--window", help="Analysis window, FIRST,LAST day."),
@@ -84,6 +86,14 @@ def register(app: typer.Typer) -> None:
             pilot = pilot_variance(study, derived, outcome=outcome,
                                    window=(win[0], win[-1]) if win else None, rho=rho)
             variance = pilot.variance
+            overrides = {n: v for n, v in (("sd_donor", sd_donor), ("sd_animal", sd_animal),
+                                           ("sd_residual", sd_residual)) if v is not None}
+            if overrides:
+                from dataclasses import replace
+
+                variance = replace(variance, **overrides)
+                console.print("given on the command line instead of the pilot's: "
+                              + ", ".join(f"{n} {v:g}" for n, v in overrides.items()), highlight=False)
             if baseline_mean is None:
                 baseline_mean = pilot.baseline_mean
             console.print(f"variance components from {from_study}: {pilot.note}", highlight=False)
@@ -94,7 +104,7 @@ def register(app: typer.Typer) -> None:
                 raise DesignError(f"give {', '.join(missing)} or take them from a pilot study "
                                   "with --from STUDY --outcome ASSAY.OUTCOME")
             variance = VarianceComponents(sd_donor=sd_donor, sd_animal=sd_animal,
-                                          sd_residual=sd_residual, rho=rho)
+                                          sd_residual=sd_residual, rho=0.0 if rho is None else rho)
         eff = Effect(size=effect, scale=scale, baseline_mean=baseline_mean, onset_days=onset_days,
                      plateau_days=plateau_days, half_life_days=half_life, direction=direction)
         donor_sizes, mice_sizes = _range(donors, "donors"), _range(mice, "mice")

@@ -47,6 +47,33 @@ def test_power_from_pilot_study(tmp_path, capsys, simulated_small):
     var = summary["variance_from"]["variance"]
     assert var["sd_residual"] > 0 and summary["variance_from"]["outcome"] == "paw_pressure.threshold_g"
     assert 100 < summary["variance_from"]["baseline_mean"] < 150
+    # every component comes from the pilot's fit, the day-to-day correlation included
+    pilot = summary["variance_from"]
+    assert "rho" in pilot["note"] and "(fixed)" not in pilot["note"]
+    assert -1 < var["rho"] < 1 and var["rho"] != 0.0
+    assert summary["design"]["variance"] == var
+
+
+def test_power_from_pilot_with_rho_and_sd_given(tmp_path, capsys, simulated_small):
+    from nocilab.demo import write_demo_files
+
+    folder = tmp_path / "pilot"
+    write_demo_files(simulated_small, folder)
+    assert main(["import", str(folder), str(folder / "raw" / "paw_pressure_wide.xlsx"),
+                 "--mapping", "paw_pressure_wide"]) == 0
+    out = tmp_path / "pw"
+    code = main(["power", "--effect", "20", "--from", str(folder), "--outcome",
+                 "paw_pressure.threshold_g", "--rho", "0.3", "--sd-residual", "9",
+                 "--donors", "4-5", "--mice", "1-2", "--sims", "200", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    summary = json.loads((out / "power_summary.json").read_text())
+    assert summary["variance_from"]["variance"]["rho"] == 0.3
+    assert "(fixed)" in summary["variance_from"]["note"]
+    used = summary["design"]["variance"]
+    assert used["sd_residual"] == 9.0 and used["rho"] == 0.3
+    assert used["sd_donor"] == summary["variance_from"]["variance"]["sd_donor"]
+    assert "sd_residual 9" in text
 
 
 def test_power_without_variances_says_what_to_give(tmp_path, capsys):

@@ -448,6 +448,9 @@ def variance_from_fit(*, sd_donor: float, sd_animal: float, sd_residual: float,
     - its residual sd is ``sd_residual``; ``rho`` is the AR(1) correlation of the
       residuals over consecutive test days if the fit estimated one (``nlme`` /
       ``glmmTMB``; ``lme4`` does not: leave 0);
+
+    For a pilot study kept in nocilab, :func:`nocilab.design.planning.pilot_variance`
+    fits the simulation's own model instead and needs none of this.
     - its animal sd also contains the noise of the animal's own baseline mean, which
       the simulation adds back by itself. Give ``n_baseline_days`` (baseline days in
       the past study) to remove it: ``sd_animal**2 - sd_residual**2 * c / n_b**2``

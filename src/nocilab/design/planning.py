@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nocilab.design.power import PowerDesign, PowerGrid, VarianceComponents, variance_from_fit
+from nocilab.design.power import PowerDesign, PowerGrid, VarianceComponents
 from nocilab.errors import DesignError
 from nocilab.model import Study
 
@@ -31,21 +31,25 @@ class PilotVariance:
     window_days: tuple[int, ...]
     baseline_mean: float
     note: str
+    sd_level: float = float("nan")
+    loglik: float = float("nan")
 
 
 def pilot_variance(study: Study, derived: pd.DataFrame, *, outcome: str,
-                   window: tuple[int, int] | None = None, rho: float = 0.0) -> PilotVariance:
-    """Variance components of the change from baseline of one outcome of a past study.
+                   window: tuple[int, int] | None = None,
+                   rho: float | None = None) -> PilotVariance:
+    """Variance components of one outcome of a past study, for planning the next one.
 
-    Fits ``change ~ arm * day + (1 | donor) + (1 | animal)`` by REML on the
-    post-injection days of the window (change = value - the animal's mean over the
-    baseline days), as :func:`nocilab.design.power.variance_from_fit` asks, and removes
-    the baseline-mean noise from the animal variance.
+    Fits the model the power simulation draws from (:mod:`nocilab.stats.response_model`)
+    by REML to the pilot's readings on its baseline days and the post-injection days of
+    the window: an animal level on every day, donor and animal variation of the response
+    after injection, and AR(1) residuals over test days. Every component the simulation
+    needs comes out of the one fit, the day-to-day correlation included.
 
     Parameters
     ----------
     study
-        The pilot study (for its control arm).
+        The pilot study.
     derived
         Its derived table.
     outcome
@@ -54,41 +58,39 @@ def pilot_variance(study: Study, derived: pd.DataFrame, *, outcome: str,
     window
         First and last post-injection day to use (default: every day > 0).
     rho
-        AR(1) correlation of the residuals over test days, if known (the fit does not
-        estimate it).
+        Fix the AR(1) correlation at this value instead of estimating it.
     """
-    from nocilab.stats.mixed import variance_components
+    from nocilab.errors import AnalysisError
+    from nocilab.stats.response_model import fit_response_model
 
     sub = _outcome_rows(derived, outcome)
-    base_days = tuple(sorted(d for d in sub["study_day"].unique() if d < 0))
+    sub = sub[sub["arm"].astype(str) != ""]
+    base_days = tuple(sorted(int(d) for d in sub["study_day"].unique() if d < 0))
     if not base_days:
         raise DesignError(f"outcome {outcome!r} has no baseline (negative) days in the pilot study")
     lo, hi = window if window is not None else (1, int(sub["study_day"].max()))
-    post_days = tuple(sorted(d for d in sub["study_day"].unique() if lo <= d <= hi and d > 0))
+    post_days = tuple(sorted(int(d) for d in sub["study_day"].unique() if lo <= d <= hi and d > 0))
     if len(post_days) < 1:
         raise DesignError(f"no post-injection days of {outcome!r} between days {lo} and {hi}")
-    sub = sub[sub["arm"] != ""]
-    base = sub[sub["study_day"].isin(base_days)].groupby("animal")["value"].mean()
-    post = sub[sub["study_day"].isin(post_days)].copy()
-    post["change"] = post["value"] - post["animal"].map(base)
-    post = post.dropna(subset=["change"])
-    if post.empty:
-        raise DesignError(f"no animal of {outcome!r} has both baseline and post-injection values")
-    vc = variance_components(post, value="change", arm="arm", day="study_day", animal="animal",
-                             donor="donor", control=study.control_arm)
-    # with one mouse per donor only one term is fitted: take it as donor variation
-    donor_var = vc.donor if vc.donor is not None else (vc.animal or 0.0)
-    animal_var = vc.animal if vc.donor is not None else 0.0
-    variance = variance_from_fit(sd_donor=float(np.sqrt(donor_var)),
-                                 sd_animal=float(np.sqrt(animal_var or 0.0)),
-                                 sd_residual=float(np.sqrt(vc.residual)), rho=rho,
-                                 n_baseline_days=len(base_days) if vc.donor is not None else None)
-    note = (f"REML fit of change ~ arm * day + (1|donor) + (1|animal) on days "
-            f"{', '.join(map(str, post_days))} of {outcome}; baseline days "
-            f"{', '.join(map(str, base_days))}")
-    return PilotVariance(variance, outcome, int(post["animal"].nunique()),
-                         int(post["donor"].nunique()), base_days, post_days,
-                         float(sub[sub["study_day"].isin(base_days)]["value"].mean()), note)
+    used = sub[sub["study_day"].isin(base_days + post_days)].dropna(subset=["value"])
+    try:
+        fit = fit_response_model(used, value="value", arm="arm", day="study_day",
+                                 animal="animal", donor="donor", rho=rho)
+    except AnalysisError as exc:
+        raise DesignError(f"variance components of {outcome!r} from the pilot study: {exc}") from None
+    variance = VarianceComponents(sd_donor=fit.sd_donor, sd_animal=fit.sd_animal,
+                                  sd_residual=fit.sd_residual,
+                                  rho=float(np.clip(fit.rho, -0.99, 0.99)))
+    note = (f"REML fit of the response-course model to {outcome} on baseline days "
+            f"{', '.join(map(str, base_days))} and days {', '.join(map(str, post_days))} "
+            f"({fit.n_animals} animals, {fit.n_donors} donors): sd donor {fit.sd_donor:.3g}, "
+            f"sd animal {fit.sd_animal:.3g}, sd residual {fit.sd_residual:.3g}, "
+            f"rho {fit.rho:.2f}{' (fixed)' if fit.rho_fixed else ''}")
+    if fit.notes:
+        note += "; " + "; ".join(fit.notes)
+    return PilotVariance(variance, outcome, fit.n_animals, fit.n_donors, base_days, post_days,
+                         float(used[used["study_day"].isin(base_days)]["value"].mean()), note,
+                         sd_level=fit.sd_level, loglik=fit.loglik)
 
 
 def _outcome_rows(derived: pd.DataFrame, outcome: str) -> pd.DataFrame:

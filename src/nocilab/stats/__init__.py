@@ -13,9 +13,12 @@ Modules, each a pure function or two with frozen results and fixed-column tables
 - ``censoring``      censored counts and flag, Tobit model, sensitivity analysis;
 - ``baseline``       raw, change, percent of baseline, or baseline as covariate;
 - ``effect_sizes``   Hedges' g per day with noncentral-t intervals;
+- ``response_model`` the model the power simulation draws from (animal level, donor and
+                     animal response after injection, AR(1) residuals), by REML, for
+                     taking a pilot study's variance components into planning;
 - ``analysis``       one outcome or a whole derived table through all of the above.
 
-Every number that R computes (lme4, lmerTest, emmeans, afex, survival) is checked against
+Every number that R computes (lme4, lmerTest, emmeans, afex, survival, nlme) is checked against
 R's output in tests/stats (R scripts in tests/stats/r).
 """
 
