@@ -54,6 +54,9 @@ def register(app: typer.Typer) -> None:
         from_study: Path | None = typer.Option(None, "--from", help="Take the SDs from this (pilot) study."),
         outcome: str | None = typer.Option(None, "--outcome", help="With --from: ASSAY.OUTCOME."),
         window: str | None = typer.Option(None, "--window", help="Analysis window, FIRST,LAST day."),
+        dropout: float = typer.Option(0.0, "--dropout",
+                                      help="Probability that a mouse is lost before its "
+                                           "post-injection readings (e.g. 0.1)."),
         alpha: float = typer.Option(0.05, "--alpha"),
         one_sided: bool = typer.Option(False, "--one-sided", help="One-sided test in the effect's direction."),
         sims: int = typer.Option(10_000, "--sims", help="Simulated studies per design."),
@@ -114,7 +117,7 @@ def register(app: typer.Typer) -> None:
             days=tuple(d for d in day_list if d > 0),
             baseline_days=tuple(d for d in day_list if d < 0), effect=eff, variance=variance,
             alpha=alpha, sidedness="one-sided" if one_sided else "two-sided",
-            window=(win[0], win[-1]) if win else None)
+            window=(win[0], win[-1]) if win else None, dropout=dropout)
         with console.status(f"simulating {len(donor_sizes) * len(mice_sizes)} designs x {sims:,} studies"):
             grid = power_grid(design, donors=donor_sizes, mice=mice_sizes, n_sims=sims, seed=seed,
                               target=target, scheduler=scheduler)

@@ -80,3 +80,26 @@ def test_power_without_variances_says_what_to_give(tmp_path, capsys):
     code = main(["power", "--effect", "20", "--sd-donor", "1", "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err
     assert code != 0 and "--sd-animal" in err and "--from" in err and "Traceback" not in err
+
+
+def test_power_with_lost_mice_plans_for_them(tmp_path, capsys):
+    common = ["power", "--effect", "20", "--baseline-mean", "100", "--sd-donor", "8",
+              "--sd-animal", "5", "--sd-residual", "8", "--donors", "4-10", "--mice", "2",
+              "--sims", "4000"]
+    assert main(common + ["--out", str(tmp_path / "a")]) == 0
+    assert main(common + ["--dropout", "0.3", "--out", str(tmp_path / "b")]) == 0
+    text = capsys.readouterr().out
+    full = json.loads((tmp_path / "a" / "power_summary.json").read_text())
+    lossy = json.loads((tmp_path / "b" / "power_summary.json").read_text())
+    assert lossy["design"]["dropout"] == 0.3 and full["design"]["dropout"] == 0.0
+    assert lossy["smallest"]["donors_per_arm"] > full["smallest"]["donors_per_arm"]
+    assert "30% expected lost" in text.replace("\n", " ")
+
+
+def test_power_refuses_a_dropout_of_one(tmp_path, capsys):
+    code = main(["power", "--effect", "20", "--baseline-mean", "100", "--sd-donor", "8",
+                 "--sd-animal", "5", "--sd-residual", "8", "--dropout", "1",
+                 "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code != 0 and "dropout" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()

@@ -24,12 +24,14 @@ from nocilab.design.power import (
     donor_mean_variance,
     donor_means_from_readings,
     donor_t_statistics,
+    donor_t_statistics_with_losses,
     exact_power,
     reference_design,
     simulate_power,
     simulate_readings,
     variance_from_fit,
 )
+from nocilab.design._power_sim import reject
 from nocilab.errors import DesignError
 
 LEVEL = 0.001
@@ -313,6 +315,9 @@ def test_variance_from_fit_removes_baseline_noise_from_the_animal_sd():
     ({"adjust": "holm"}, "PowerDesign.adjust"),
     ({"effect": {"nobody": Effect(size=1)}}, "PowerDesign.effect"),
     ({"effect": 3.0}, "PowerDesign.effect"),
+    ({"dropout": 1.0}, "PowerDesign.dropout"),
+    ({"dropout": -0.1}, "PowerDesign.dropout"),
+    ({"dropout": "some"}, "PowerDesign.dropout"),
 ])
 def test_design_errors_name_the_field(changes, field):
     with pytest.raises(DesignError, match=field.replace(".", r"\.")):
@@ -362,7 +367,82 @@ def test_public_surface_is_pinned():
         "ArmPower", "Effect", "GridCell", "GridChoice", "PowerDesign", "PowerGrid",
         "PowerResult", "VarianceComponents", "arm_contrast_means", "cell_seed",
         "contrast_weights", "donor_mean_variance", "donor_means_from_readings",
-        "donor_t_statistics", "exact_power", "power_grid", "reference_design", "refit_power",
+        "donor_t_statistics", "donor_t_statistics_with_losses", "exact_power", "power_grid", "reference_design", "refit_power",
         "simulate_power", "simulate_readings", "variance_from_fit",
     }
     assert all(hasattr(power, name) for name in power.__all__)
+
+
+# ---------------------------------------------------------------- lost mice
+
+
+def _power_with_donor_losses(design: PowerDesign) -> float:
+    """Exact power when only donors vary (no animal or residual noise): a donor is lost
+    when all its mice are, with probability dropout ** mice; given the donors kept, the
+    t statistic is noncentral t. Sum over the binomial numbers kept in each arm."""
+    n = design.donors_by_arm
+    q = 1 - design.dropout ** design.mice_per_donor
+    diff = float(arm_contrast_means(design)[1])
+    sd = design.variance.sd_donor
+    total = 0.0
+    for n0 in range(1, n[0] + 1):
+        for n1 in range(1, n[1] + 1):
+            df = n0 + n1 - 2
+            if df < 1:
+                continue
+            nc = diff / (sd * math.sqrt(1 / n0 + 1 / n1))
+            c = stats.t.ppf(1 - design.alpha / 2, df)
+            p = stats.nct.sf(c, df, nc) + stats.nct.cdf(-c, df, nc)
+            total += stats.binom.pmf(n0, n[0], q) * stats.binom.pmf(n1, n[1], q) * p
+    return total
+
+
+@pytest.mark.parametrize("method", ["sufficient", "full"])
+def test_lost_donors_give_the_exact_mixture_power(method):
+    design = small_design(variance=VarianceComponents(sd_donor=3.0, sd_animal=0.0,
+                                                      sd_residual=0.0),
+                          donors_per_arm=4, mice_per_donor=2, dropout=0.45)
+    expected = _power_with_donor_losses(design)
+    r = simulate_power(design, n_sims=20_000, seed=11, method=method)
+    assert agrees_with(r.n_rejected, r.n_sims, expected)
+    # and the losses matter: the complete design has clearly more power
+    assert expected < exact_power(dataclasses.replace(design, dropout=0.0)) - 0.03
+
+
+@pytest.mark.parametrize("dropout", [0.1, 0.4])
+def test_sufficient_and_full_routes_agree_with_lost_mice(dropout):
+    design = small_design(dropout=dropout)
+    a = simulate_power(design, n_sims=20_000, seed=5)
+    b = simulate_power(design, n_sims=20_000, seed=6, method="full")
+    assert same_proportion(a.n_rejected, a.n_sims, b.n_rejected, b.n_sims)
+
+
+def test_more_lost_mice_never_raise_power():
+    powers = [simulate_power(small_design(dropout=p), n_sims=20_000, seed=9).power
+              for p in (0.0, 0.2, 0.5)]
+    assert powers[0] > powers[1] > powers[2]
+
+
+def test_t_with_losses_equals_t_of_the_donors_kept():
+    design = small_design(donors_per_arm=4)
+    dm = np.array([[1.0, 2.0, np.nan, 4.0, 6.0, np.nan, 8.0, 9.5]])
+    t, df = donor_t_statistics_with_losses(dm, design)
+    control, patient = [1.0, 2.0, 4.0], [6.0, 8.0, 9.5]
+    ref = stats.ttest_ind(patient, control)
+    assert t[0, 0] == pytest.approx(ref.statistic, rel=1e-12) and df[0] == 4
+    # no donors left in an arm: no comparison, never significant
+    t, df = donor_t_statistics_with_losses(np.array([[1.0, 2.0, 3.0, 4.0] + [np.nan] * 4]), design)
+    assert np.isnan(t[0, 0]) and not reject(t, design, df)[0, 0]
+    # without losses the two statistics are the same
+    full = np.arange(8.0)[None, :] ** 1.5
+    assert donor_t_statistics_with_losses(full, design)[0] == pytest.approx(
+        donor_t_statistics(full, design), rel=1e-12)
+
+
+def test_exact_and_refit_routes_refuse_lost_mice():
+    from nocilab.design.power import refit_power
+
+    with pytest.raises(DesignError, match="dropout"):
+        exact_power(small_design(dropout=0.1))
+    with pytest.raises(DesignError, match="dropout"):
+        refit_power(small_design(dropout=0.1), n_sims=5, seed=1)

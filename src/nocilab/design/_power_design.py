@@ -231,6 +231,11 @@ class PowerDesign:
         Post-injection days averaged into the contrast (inclusive); default all ``days``.
     adjust : {'none', 'bonferroni'}
         Multiplicity adjustment over the treatment-vs-control comparisons.
+    dropout : float
+        Probability, in [0, 1), that a mouse is lost before its post-injection readings
+        (found dead, humane end point, excluded), independently of the others. A lost
+        mouse gives no contrast; a donor whose mice are all lost drops out of the test,
+        and the df shrink with it. ``mice_per_donor`` counts mice allocated.
     """
 
     arms: tuple[str, ...]
@@ -244,6 +249,7 @@ class PowerDesign:
     sidedness: Sidedness = "two-sided"
     window: tuple[float, float] | None = None
     adjust: Adjust = "none"
+    dropout: float = 0.0
     _effects: tuple[Effect | None, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -291,6 +297,10 @@ class PowerDesign:
         s(self, "sidedness", _choice("PowerDesign.sidedness", self.sidedness,
                                      ("two-sided", "one-sided")))
         s(self, "adjust", _choice("PowerDesign.adjust", self.adjust, ("none", "bonferroni")))
+        dropout = _finite("PowerDesign.dropout", self.dropout, low=0.0)
+        if dropout >= 1.0:
+            raise _fail("PowerDesign.dropout", "must be at least 0 and below 1", self.dropout)
+        s(self, "dropout", dropout)
         if not isinstance(self.variance, VarianceComponents):
             raise _fail("PowerDesign.variance", "must be a VarianceComponents", self.variance)
 
@@ -410,17 +420,18 @@ def residual_contrast_variance(design: PowerDesign) -> float:
     return float(v.sd_residual**2 * w @ ar1_correlation(len(w), v.rho) @ w)
 
 
-def donor_mean_variance(design: PowerDesign) -> float:
+def donor_mean_variance(design: PowerDesign, mice: int | np.ndarray | None = None
+                        ) -> float | np.ndarray:
     """Variance of one donor's mean window contrast (closed form).
 
-    ``sd_donor**2 + (sd_animal**2 + w' S w) / mice_per_donor``, where ``S`` is the AR(1)
-    covariance of an animal's residuals over its test days and ``w`` the contrast
-    weights (:func:`contrast_weights`).
+    ``sd_donor**2 + (sd_animal**2 + w' S w) / mice``, where ``S`` is the AR(1)
+    covariance of an animal's residuals over its test days, ``w`` the contrast weights
+    (:func:`contrast_weights`) and ``mice`` the donor's mice that gave readings
+    (default ``mice_per_donor``; an array gives one variance per element).
     """
     v = design.variance
-    return v.sd_donor**2 + (v.sd_animal**2 + residual_contrast_variance(design)) / (
-        design.mice_per_donor
-    )
+    m = design.mice_per_donor if mice is None else mice
+    return v.sd_donor**2 + (v.sd_animal**2 + residual_contrast_variance(design)) / m
 
 
 def arm_contrast_means(design: PowerDesign) -> np.ndarray:

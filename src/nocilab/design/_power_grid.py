@@ -95,8 +95,11 @@ class PowerGrid:
                               donors_per_arm=None, mice_per_donor=None, n_animals=None,
                               power=None, ci_low=None, ci_high=None, message=msg)
         row = ok.sort_values(["donors_per_arm", "n_animals"]).iloc[0]
+        lost = self.base_design.dropout
+        animals = (f"{int(row.n_animals)} animals allocated, {lost:.0%} expected lost"
+                   if lost > 0 else f"{int(row.n_animals)} animals")
         msg = (f"{int(row.donors_per_arm)} donors per arm x {int(row.mice_per_donor)} mice "
-               f"per donor ({int(row.n_animals)} animals) reaches {what} {target:g} "
+               f"per donor ({animals}) reaches {what} {target:g} "
                f"(power {row.power:.3f}, 95 % MC interval {row.ci_low:.3f}-{row.ci_high:.3f})")
         return GridChoice(reached=True, target=target, conservative=conservative,
                           donors_per_arm=int(row.donors_per_arm),

@@ -122,6 +122,9 @@ def refit_power(design: PowerDesign, *, n_sims: int = 200, seed: Seed,
     """
     if not isinstance(design, PowerDesign):
         raise _fail("design", "must be a PowerDesign", type(design).__name__)
+    if design.dropout > 0:
+        raise _fail("design.dropout", "the refit route simulates complete studies only; "
+                    "use simulate_power for designs with lost mice", design.dropout)
     n_sims = _integer("n_sims", n_sims, low=1)
     rng = _rng(seed)
     model = change_model(design)

@@ -137,9 +137,49 @@ def donor_t_statistics(donor_means: np.ndarray, design: PowerDesign) -> np.ndarr
     return (means[:, 1:] - means[:, [0]]) / se
 
 
-def reject(t: np.ndarray, design: PowerDesign) -> np.ndarray:
-    """Which comparisons are significant, from their t statistics."""
-    c = critical_values(design)
+def donor_t_statistics_with_losses(donor_means: np.ndarray, design: PowerDesign
+                                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Student t of each treatment arm against control when some donors are missing.
+
+    ``donor_means`` as for :func:`donor_t_statistics`, with NaN for a donor whose mice
+    were all lost. The variance is pooled over the arms that kept donors, df = donors
+    kept - arms kept, per simulated study. Returns ``(t, df)``: t of shape (n_sims,
+    n_arms - 1), NaN where the comparison cannot be made (an arm without donors, or
+    no df left); df of shape (n_sims,).
+    """
+    d = np.asarray(donor_means, dtype=float)
+    valid = ~np.isnan(d)
+    filled = np.where(valid, d, 0.0)
+    sl = _arm_slices(design)
+    counts = np.stack([valid[:, s].sum(axis=1) for s in sl], axis=1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.stack([filled[:, s].sum(axis=1) for s in sl], axis=1) / counts
+        ss = sum((np.where(valid[:, s], d[:, s] - means[:, [i]], 0.0) ** 2).sum(axis=1)
+                 for i, s in enumerate(sl))
+        df = counts.sum(axis=1) - (counts > 0).sum(axis=1)
+        s2 = np.where(df >= 1, ss / np.maximum(df, 1), np.nan)
+        se = np.sqrt(s2[:, None] * (1.0 / counts[:, 1:] + 1.0 / counts[:, [0]]))
+        t = (means[:, 1:] - means[:, [0]]) / se
+    return np.where(np.isfinite(t), t, np.nan), df
+
+
+def reject(t: np.ndarray, design: PowerDesign, df: np.ndarray | None = None) -> np.ndarray:
+    """Which comparisons are significant, from their t statistics.
+
+    ``df`` (one per simulated study) replaces the design's df when donors were lost;
+    a NaN t (a comparison that could not be made) is never significant.
+    """
+    if df is None:
+        c = critical_values(design)
+    else:
+        n_comp = len(design.arms) - 1
+        a = design.alpha / n_comp if design.adjust == "bonferroni" else design.alpha
+        q = 1 - a / 2 if design.sidedness == "two-sided" else 1 - a
+        c = np.full(len(df), np.inf)
+        ok = df >= 1
+        c[ok] = stats.t.ppf(q, df[ok])
+        c = c[:, None]
+        t = np.where(np.isnan(t), 0.0, t)
     if design.sidedness == "two-sided":
         return np.abs(t) > c
     return t * _directions(design) > c
@@ -147,6 +187,13 @@ def reject(t: np.ndarray, design: PowerDesign) -> np.ndarray:
 
 def _donor_means_sufficient(design: PowerDesign, n: int, rng: np.random.Generator) -> np.ndarray:
     mu = np.repeat(arm_contrast_means(design), design.donors_by_arm)
+    if design.dropout > 0:
+        # mice kept per donor, then the donor mean's exact normal given that number
+        kept = rng.binomial(design.mice_per_donor, 1.0 - design.dropout, (n, design.n_donors))
+        sd = np.sqrt(donor_mean_variance(design, np.maximum(kept, 1)))
+        out = mu + sd * rng.standard_normal((n, design.n_donors))
+        out[kept == 0] = np.nan
+        return out
     sd = math.sqrt(donor_mean_variance(design))
     return mu + sd * rng.standard_normal((n, design.n_donors))
 
@@ -191,7 +238,18 @@ def donor_means_from_readings(readings: np.ndarray, design: PowerDesign) -> np.n
     """
     c = np.asarray(readings, dtype=float) @ contrast_weights(design)
     n = c.shape[0]
-    return c.reshape(n, design.n_donors, design.mice_per_donor).mean(axis=2)
+    return _donor_means(c, design)
+
+
+def _donor_means(contrasts: np.ndarray, design: PowerDesign) -> np.ndarray:
+    """Donor means of animal contrasts (n_sims, n_animals); NaN animals are left out."""
+    c = contrasts.reshape(contrasts.shape[0], design.n_donors, design.mice_per_donor)
+    if not np.isnan(c).any():
+        return c.mean(axis=2)
+    kept = (~np.isnan(c)).sum(axis=2)
+    total = np.where(np.isnan(c), 0.0, c).sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(kept > 0, total / kept, np.nan)
 
 
 def _count_rejections(design: PowerDesign, n_sims: int, rng: np.random.Generator,
@@ -208,8 +266,15 @@ def _count_rejections(design: PowerDesign, n_sims: int, rng: np.random.Generator
         if method == "sufficient":
             dm = _donor_means_sufficient(design, n, rng)
         else:
-            dm = donor_means_from_readings(_simulate_readings(design, n, rng), design)
-        counts += reject(donor_t_statistics(dm, design), design).sum(axis=0)
+            c = _simulate_readings(design, n, rng) @ contrast_weights(design)
+            if design.dropout > 0:
+                c[rng.random(c.shape) < design.dropout] = np.nan
+            dm = _donor_means(c, design)
+        if design.dropout > 0:
+            t, df = donor_t_statistics_with_losses(dm, design)
+            counts += reject(t, design, df).sum(axis=0)
+        else:
+            counts += reject(donor_t_statistics(dm, design), design).sum(axis=0)
         done += n
     return counts
 
@@ -283,6 +348,9 @@ def exact_power(design: PowerDesign, *, arm: str | None = None) -> float:
     ``difference / sqrt(V * (1/n_arm + 1/n_control))``. ``arm`` defaults to the first
     treatment arm.
     """
+    if design.dropout > 0:
+        raise _fail("design.dropout", "exact_power has no closed form when mice are lost; "
+                    "use simulate_power", design.dropout)
     arm = design.arms[1] if arm is None else arm
     if arm not in design.arms[1:]:
         raise _fail("arm", f"must be one of the treatment arms {list(design.arms[1:])}", arm)

@@ -55,6 +55,14 @@ the arm x period interaction against the within-animal residual and ignores dono
 variation of the response (pseudo-replication). It needs ``(1|donor:period)`` and
 ``(1|animal:period)`` terms to become the donor-level test.
 
+Lost mice
+---------
+With ``PowerDesign.dropout = p`` each mouse is lost before its post-injection readings
+with probability ``p``. A donor keeps ``m_j ~ Binomial(mice, 1 - p)`` mice; its mean is
+normal with variance ``V(m_j)`` (below, with ``m_j`` for ``mice_per_donor``); a donor
+with none drops out, and the pooled t test is run on the donors kept (df = donors kept
+- arms). The exact noncentral-t value and the refit route assume complete studies.
+
 Fast and slow routes
 --------------------
 In these designs a donor's mean window contrast is exactly normal with mean the arm's
@@ -89,6 +97,7 @@ from nocilab.design._power_sim import (
     PowerResult,
     donor_means_from_readings,
     donor_t_statistics,
+    donor_t_statistics_with_losses,
     exact_power,
     simulate_power,
     simulate_readings,
@@ -109,6 +118,7 @@ __all__ = [
     "donor_mean_variance",
     "donor_means_from_readings",
     "donor_t_statistics",
+    "donor_t_statistics_with_losses",
     "exact_power",
     "power_grid",
     "reference_design",
