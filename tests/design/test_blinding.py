@@ -447,3 +447,57 @@ def test_nocilab_command_line_runs_the_design_commands(tmp_path, capsys, monkeyp
     with Store.open(study.database_url()) as store:
         assert blinding_state(study, store) == "unblinded"
         assert list(store.audit_events(entity="allocation")["actor"]) == ["ann", "bob"]
+
+
+# ------------------------------------------------- audit verify replays the allocation
+
+
+def _tamper(study, sql: str, *params) -> None:
+    with sqlite3.connect(_db_file(study)) as conn:
+        conn.execute(sql, params)
+
+
+def _verify(study):
+    with Store.open(study.database_url(), create=False) as store:
+        return store.verify_audit()
+
+
+def test_an_untouched_allocation_and_unblinding_verify(allocated):
+    with Store.open(allocated.database_url()) as store:
+        unblind(allocated, store, passphrase=PASSPHRASE, reason="end of study", actor="pi")
+    report = _verify(allocated)
+    assert report.ok, report.why
+
+
+@pytest.mark.parametrize(("sql", "params", "finding"), [
+    ("UPDATE allocation_runs SET imbalance_after = imbalance_after / 2", (),
+     "allocation_runs row of run 1 .*imbalance_after"),
+    ("UPDATE allocation_runs SET order_seed = ?", ("12345",), "order_seed"),
+    ("UPDATE allocation_runs SET created_by = ?", ("someone else",), "created_by"),
+    ("UPDATE allocation_keys SET ciphertext = ?", (b"\x00" * 64,), "ciphertext"),
+    ("UPDATE allocation_keys SET kdf = ?", ('{"name": "none"}',), "kdf"),
+    ("DELETE FROM allocation_codes WHERE rowid = (SELECT min(rowid) FROM allocation_codes)",
+     (), "allocation_codes of run 1 .*missing"),
+    ("UPDATE allocation_codes SET vial_code = ? "
+     "WHERE rowid = (SELECT min(rowid) FROM allocation_codes)", ("V-FAKE",),
+     "allocation_codes of run 1"),
+    ("INSERT INTO allocation_runs (id, study_id, created_by, created_at, method, n_candidates,"
+     " covariates, order_seed) VALUES (2, 's', 'x', 'now', 'm', 1, '[]', '1')", (),
+     "run 2 has no audit event"),
+])
+def test_a_changed_allocation_table_fails_verify(allocated, sql, params, finding):
+    _tamper(allocated, sql, *params)
+    report = _verify(allocated)
+    assert not report.ok
+    assert re.search(finding, report.why), report.why
+
+
+def test_a_changed_unblinding_fails_verify(allocated):
+    with Store.open(allocated.database_url()) as store:
+        unblind(allocated, store, passphrase=PASSPHRASE, reason="end of study", actor="pi")
+    _tamper(allocated, "UPDATE unblindings SET reason = ?", "nobody asked")
+    report = _verify(allocated)
+    assert not report.ok and "unblindings row of run 1" in report.why and "reason" in report.why
+    _tamper(allocated, "DELETE FROM unblindings")
+    report = _verify(allocated)
+    assert not report.ok and "unblindings row of run 1 is missing" in report.why

@@ -302,7 +302,8 @@ def allocate_study(study, store, *, passphrase: str, actor: str, seed: int | Non
                          "covariates": list(alloc.covariates),
                          "imbalance_before": alloc.imbalance_before,
                          "imbalance_after": alloc.imbalance_after,
-                         "kdf": blob.kdf, "cipher": blob.cipher},
+                         "kdf": blob.kdf, "cipher": blob.cipher,
+                         "order_seed": str(order_seed)},
             replaces=None if previous is None else previous.run_id)
         groups = new_group_codes(len(study.arm_ids))
         arm_group = dict(zip(study.arm_ids, groups, strict=True))

@@ -294,3 +294,113 @@ def unblinding(store: Store, run_id: int) -> UnblindingRecord | None:
         raise StoreError(f"the opened key of allocation run {run_id} does not match its "
                          f"unblind audit event {record.event_id}: the store has been altered")
     return record
+
+
+# ----------------------------------------------------------------------------- verify
+
+def replay_findings(conn: sa.Connection, events: Sequence[Any]) -> list[tuple[int | None, str]]:
+    """Check the allocation tables against their ``allocate`` and ``unblind`` events.
+
+    Every ``allocation_runs``, ``allocation_keys``, ``allocation_codes`` and
+    ``unblindings`` row must be what its event says: the run's method, candidates,
+    covariates, imbalances, study, who, the reason of a forced re-allocation and (for runs
+    recorded with it) the order seed; the key's cipher, KDF and ciphertext hash; the
+    codes exactly; the opened key's hash, who and why. A row without an event, or an
+    event without its rows, is a finding too. Returns ``(event id or None, why)`` pairs.
+    """
+    out: list[tuple[int | None, str]] = []
+    allocs: dict[int, Any] = {}
+    opens: dict[int, Any] = {}
+    for ev in events:
+        if ev.entity != ENTITY:
+            continue
+        try:
+            run = int(ev.entity_id)
+            after = json.loads(ev.after or "null")
+        except (TypeError, ValueError):
+            return [(ev.id, "it is not a well-formed allocation event")]
+        if not isinstance(after, dict) or after.get("run") != run:
+            return [(ev.id, "it is not a well-formed allocation event")]
+        if ev.action == "allocate":
+            allocs[run] = (ev, after)
+        elif ev.action == "unblind":
+            if run not in allocs:
+                return [(ev.id, f"it unblinds allocation run {run}, which no earlier event created")]
+            opens[run] = (ev, after)
+        else:
+            return [(ev.id, f"unknown action {ev.action!r} for an allocation")]
+
+    def differ(run: int, ev: Any, table: str, pairs: list[tuple[str, Any, Any]]) -> None:
+        for field, have, want in pairs:
+            if have != want:
+                out.append((ev.id, f"{table} row of run {run} does not match the audit trail: "
+                                   f"{field} is {have!r} but audit event {ev.id} leaves it "
+                                   f"{want!r}"))
+                return
+
+    runs_rows = {r.id: r for r in conn.execute(sa.select(allocation_runs)).all()}
+    key_rows = {r.run_id: r for r in conn.execute(sa.select(allocation_keys)).all()}
+    code_rows: dict[int, list[list[str]]] = {}
+    for r in conn.execute(sa.select(allocation_codes).order_by(
+            allocation_codes.c.run_id, allocation_codes.c.animal_code)).all():
+        code_rows.setdefault(r.run_id, []).append([r.animal, r.animal_code, r.vial_code])
+    open_rows = {r.run_id: r for r in conn.execute(sa.select(unblindings)).all()}
+
+    for run, (ev, after) in allocs.items():
+        row = runs_rows.get(run)
+        if row is None:
+            out.append((ev.id, f"allocation_runs row of run {run} is missing, though audit "
+                               f"event {ev.id} records it"))
+            continue
+        pairs = [("study_id", row.study_id, after.get("study")),
+                 ("created_by", row.created_by, ev.actor),
+                 ("method", row.method, after.get("method")),
+                 ("n_candidates", row.n_candidates, after.get("n_candidates")),
+                 ("covariates", json.loads(row.covariates), after.get("covariates")),
+                 ("imbalance_before", row.imbalance_before, after.get("imbalance_before")),
+                 ("imbalance_after", row.imbalance_after, after.get("imbalance_after")),
+                 ("forced_reason", row.forced_reason, ev.reason)]
+        if "order_seed" in after:
+            pairs.append(("order_seed", row.order_seed, after["order_seed"]))
+        differ(run, ev, "allocation_runs", pairs)
+        key = key_rows.get(run)
+        if key is None:
+            out.append((ev.id, f"allocation_keys row of run {run} is missing, though audit "
+                               f"event {ev.id} records it"))
+        else:
+            differ(run, ev, "allocation_keys", [
+                ("ciphertext (SHA-256)", hashlib.sha256(key.ciphertext).hexdigest(),
+                 after.get("ciphertext_sha256")),
+                ("cipher", key.cipher, after.get("cipher")),
+                ("kdf", json.loads(key.kdf), after.get("kdf"))])
+        have = code_rows.get(run, [])
+        want = sorted(after.get("codes") or [], key=lambda c: c[1])
+        if have != want:
+            extra = [c for c in have if c not in want]
+            gone = [c for c in want if c not in have]
+            what = (f"animal {extra[0][0]!r} has codes {extra[0][1]}/{extra[0][2]} that the "
+                    "event does not give" if extra else
+                    f"animal {gone[0][0]!r}'s codes {gone[0][1]}/{gone[0][2]} are missing")
+            out.append((ev.id, f"allocation_codes of run {run} do not match audit event "
+                               f"{ev.id}: {what}"))
+    for run, (ev, after) in opens.items():
+        row = open_rows.get(run)
+        if row is None:
+            out.append((ev.id, f"unblindings row of run {run} is missing, though audit "
+                               f"event {ev.id} records it"))
+            continue
+        differ(run, ev, "unblindings", [
+            ("key_sha256", row.key_sha256, after.get("key_sha256")),
+            ("key_json (SHA-256)", hashlib.sha256(row.key_json.encode("utf-8")).hexdigest(),
+             after.get("key_sha256")),
+            ("unblinded_by", row.unblinded_by, ev.actor),
+            ("reason", row.reason, ev.reason),
+            ("event_id", row.event_id, ev.id)])
+    for table, rows, known in (("allocation_runs", runs_rows, allocs),
+                               ("allocation_keys", key_rows, allocs),
+                               ("allocation_codes", code_rows, allocs),
+                               ("unblindings", open_rows, opens)):
+        for run in sorted(rows.keys() - known.keys()):
+            out.append((None, f"{table} row of run {run} has no audit event: it was "
+                              "written behind the store's back"))
+    return out

@@ -8,7 +8,8 @@ What :func:`verify` detects
    removed tail (``audit_head`` names events that are gone), an event appended without
    the store (``audit_head`` does not cover it).
 2. In the store's tables, by replaying the events: the state of every ``observations``,
-   ``imports`` and ``study_meta`` row must be exactly what the events say - every field,
+   ``imports`` and ``study_meta`` row, and of the allocation tables (runs, encrypted
+   keys, codes, unblindings), must be exactly what the events say - every field,
    including ``superseded_by`` and ``deleted``. So a value changed in place, a row
    inserted or deleted behind the store's back, or a correction unlinked, is found and
    named with the event it contradicts. The events themselves must also agree with
@@ -20,9 +21,7 @@ The hash is a plain SHA-256, not keyed: someone who can write the database and r
 the chain consistently from the changed event onwards (recomputing every later hash and
 the head) leaves a chain that verifies. Only a head hash recorded outside the database
 (reports state :attr:`AuditReport.head_hash`) exposes that: compare it with the current
-head. Likewise a database file replaced by an older copy verifies on its own. Tables of
-other layers are checked only by those layers; here their events are checked as part
-of the chain.
+head. Likewise a database file replaced by an older copy verifies on its own.
 """
 
 from __future__ import annotations
@@ -61,8 +60,10 @@ def verify(conn: Connection) -> AuditReport:
     head_hash = events[-1].hash if events else GENESIS_HASH
     broken = check_chain(events, head=head)
     if broken is None:
+        from nocilab.store._allocation import replay_findings
+
         broken = _first(_observations(conn, events) + _imports(conn, events)
-                        + _meta(conn, events))
+                        + _meta(conn, events) + replay_findings(conn, events))
     if broken is not None:
         return AuditReport(False, len(events), broken.event_id, broken.why, head_hash)
     return AuditReport(True, len(events), None, "", head_hash)
