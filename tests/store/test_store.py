@@ -254,29 +254,29 @@ def test_transaction_commits_together_or_not_at_all(store):
         with store.transaction() as tx:
             store.add_observation("m1", 0, "grip", 1, "force_g", value_num=1.0, actor="a",
                                   tx=tx)
-            tx.append_event("allocate", "allocation", "m1", actor="a", after={"arm": "A"})
+            tx.append_event("annotate", "note", "m1", actor="a", after={"arm": "A"})
             raise RuntimeError("stop")
     assert store.observations().empty and store.audit_events().empty
     assert store.verify_audit().ok
 
     with store.transaction() as tx:
         store.add_observation("m1", 0, "grip", 1, "force_g", value_num=1.0, actor="a", tx=tx)
-        eid = store.append_event("allocate", "allocation", "m1", actor="a",
+        eid = store.append_event("annotate", "note", "m1", actor="a",
                                  after={"arm": "A"}, reason="block 1", tx=tx)
     assert eid == 2
-    ev = store.audit_events(entity="allocation")
+    ev = store.audit_events(entity="note")
     assert ev.loc[0, ["action", "entity_id", "after", "reason"]].tolist() == [
-        "allocate", "m1", '{"arm":"A"}', "block 1"]
+        "annotate", "m1", '{"arm":"A"}', "block 1"]
     assert store.verify_audit().ok
     with pytest.raises(StoreError, match="transaction has ended"):
-        tx.append_event("allocate", "allocation", "m2", actor="a")
+        tx.append_event("annotate", "note", "m2", actor="a")
 
 
 def test_events_about_store_entities_are_reserved(store):
     with pytest.raises(StoreError, match="written by the store itself"):
         store.append_event("insert", "observation", 1, actor="a", after={})
     with pytest.raises(StoreError, match="cannot be recorded in the audit trail as JSON"):
-        store.append_event("allocate", "allocation", 1, actor="a", after={"x": float("nan")})
+        store.append_event("annotate", "note", 1, actor="a", after={"x": float("nan")})
 
 
 def test_transaction_of_another_store_is_refused(store_url, tmp_path):
