@@ -129,7 +129,8 @@ def write_power_outputs(grid: PowerGrid, design: PowerDesign, out: Path, *, targ
         "design": _jsonable(asdict(design)),
         "seed": _jsonable(getattr(grid, "seed", None)),
         "test": ("Student t test of donor means of the mean change from baseline over the "
-                 "window, variance pooled over arms, df = donors - arms"),
+                 "window, variance pooled over arms, df = donors - arms: the report's "
+                 "donor-level test of the arm effect (results/donor_test.csv)"),
     }
     ok = frame[frame["power"] >= target].sort_values(["n_animals", "donors_per_arm"])
     if len(ok):

@@ -131,6 +131,13 @@ def _key_result(res: Any, summary: pd.Series, unit: str, labels: dict[str, str])
         words.append(f"Arm effect (mixed model): p {fmt_p(summary['p_arm'])}, Holm-adjusted across "
                      f"outcomes {fmt_p(summary['p_arm_holm'])}.")
         css = "sig" if summary["p_arm"] < 0.05 else "ns"
+    dt = res.donor_test_table() if hasattr(res, "donor_test_table") else pd.DataFrame()
+    for r in dt.itertuples():
+        arm = labels.get(r.arm, r.arm)
+        words.append(
+            f"Donor-level test ({r.quantity}, {r.window}): {arm} {fmt_num(r.difference)} {unit} "
+            f"(95% CI {fmt_num(r.ci_low)} to {fmt_num(r.ci_high)}), t({r.df:g}) = {r.t:.2f}, "
+            f"p {fmt_p(r.p)}, {r.n_units} vs {r.n_units_control} {r.unit}s.")
     if summary.get("responders"):
         words.append(f"Responders: {summary['responders']}.")
     return " ".join(words), css
@@ -145,7 +152,7 @@ def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
         unit = str(d["unit"].iloc[0]) if len(d) else ""
         short, _ = _title(*key, unit)
         if res is None:
-            rows.append({"css": "ns", "cells": [short, "", "", "", "", str(s["status"])]})
+            rows.append({"css": "ns", "cells": [short, "", "", "", "", "", str(s["status"])]})
             continue
         c = res.contrast_table()
         peak = _peak(c) if not c.empty else None
@@ -158,13 +165,21 @@ def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
         term = "arm × day" if not pd.isna(s["p_arm_day_holm"]) else "arm"
         n = f"{int(s['n_animals'])} / {int(s['n_donors'])}" if not pd.isna(s["n_donors"]) else \
             f"{int(s['n_animals'])} / –"
+        dt = res.donor_test_table()
+        dt_txt = ""
+        if len(dt):
+            p_h = s["p_donor_test_holm"]
+            dcss = "sig" if not pd.isna(p_h) and p_h < 0.05 else "ns"
+            dt_txt = "<br>".join(f"{fmt_num(r.difference)} {unit}" for r in dt.itertuples())
+            if not pd.isna(p_h):
+                dt_txt += f' <span class="pill {dcss}">p {fmt_p(p_h)}</span>'
         cens = f"{100 * float(s['censored_fraction']):.0f}%"
         if s["censoring_flag"]:
             cens = f'<span class="pill warn">{cens}</span>'
         rows.append({"css": css, "cells": [
             f'<a href="#{_anchor(*key)}">{short}</a>', n,
             f"{term}: p {fmt_p(p_int)}" if not pd.isna(p_int) else "",
-            peak_txt, str(s["responders"]).replace("; ", "<br>"), cens]})
+            dt_txt, peak_txt, str(s["responders"]).replace("; ", "<br>"), cens]})
     return rows
 
 
@@ -217,7 +232,12 @@ def _methods(inputs: ReportInputs) -> list[str]:
         f"{'the last day' if hi is None else f'day {hi}'}) was compared with the control arm's "
         "animals (each control donor with the other control donors) by Welch's t test; a donor is "
         "a responder when its 95% CI excludes zero in the expected direction. The donor, not the "
-        "mouse, is the unit for claims about patients.")
+        "mouse, is the unit for claims about patients: the donor-level test of the arm effect "
+        "averages each animal's mean change from baseline over the same window per donor and "
+        "compares each arm with control by Student's t on the donor means (variance pooled over "
+        "arms, df = donors - arms; the mean value for outcomes without a baseline), Holm-adjusted "
+        "across outcomes. It is the test nocilab power simulates; in balanced designs it equals "
+        "the mixed model's arm test on the changes from baseline.")
     p5 = (f"Effect sizes are Hedges' g per day (difference of arm means over the pooled SD of the "
           f"animals on that day) with 95% CIs from the noncentral t distribution. Censored values "
           f"(at a cut-off or the end of a filament set) enter at their bound; outcomes with more than "
@@ -339,6 +359,8 @@ def draw_all(jobs: list[FigureJob], *, workers: int | None = None) -> list[list[
 
 CONTRAST_SHOW = ["model", "day", "contrast", "estimate", "se", "df", "t", "p", "p_adj", "method"]
 ANOVA_SHOW = ["model", "term", "df_num", "df_den", "F", "p", "gg_epsilon", "p_gg"]
+DONOR_TEST_SHOW = ["arm", "quantity", "window", "n_units", "n_units_control", "n_animals",
+                   "difference", "ci_low", "ci_high", "df", "t", "p", "unit", "note"]
 DONOR_SHOW = ["donor", "arm", "n_animals", "reference", "estimate", "ci_low", "ci_high", "p",
               "responder", "note"]
 
@@ -351,6 +373,13 @@ def _tables(res: Any) -> list[dict]:
                     "note": "mixed: REML, Satterthwaite df (as lmerTest/emmeans); rm_anova: Prism-style "
                             "post-tests on the pooled within-cells error.",
                     "html": table_html(c, columns=CONTRAST_SHOW)})
+    dt = res.donor_test_table()
+    if len(dt):
+        out.append({"title": "Donor-level test of the arm effect", "open": True,
+                    "note": "Each animal's mean change from baseline over the window, averaged per "
+                            "donor; each arm against control by Student's t on donor means (variance "
+                            "pooled over arms, df = donors - arms). The test nocilab power plans for.",
+                    "html": table_html(dt, columns=DONOR_TEST_SHOW)})
     a = res.anova_table()
     if len(a):
         out.append({"title": "ANOVA tables (Type III mixed model; repeated-measures ANOVA)",
@@ -446,11 +475,15 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
                  "(largest per-day contrast, adjusted p < 0.05). The donor is the unit for claims "
                  "about patients: see the responders column and each outcome's forest plot."),
         "summary_columns": ["Outcome", "Animals / donors", "Mixed model (Holm)",
-                            "Largest difference vs control", "Responders (donors)", "Censored"],
+                            "Donor-level test (Holm)", "Largest difference vs control",
+                            "Responders (donors)", "Censored"],
         "summary_rows": summary_rows,
         "summary_note": ("Mixed model: value ~ arm × day + (1|donor) + (1|animal), REML, "
                          "Satterthwaite df; p for the arm × day interaction (or arm for single-day "
-                         "outcomes), Holm-adjusted across outcomes. Largest difference: the "
+                         "outcomes), Holm-adjusted across outcomes. Donor-level test: difference "
+                         "from control of the donor means of each animal's mean change from "
+                         "baseline over the window, Student's t on donors (the test nocilab power "
+                         "plans for), Holm-adjusted across outcomes. Largest difference: the "
                          "post-injection day with the largest |t|, adjusted over days."),
         "arms": arms, "sections": sections, "methods": methods,
         "arrive": arrive.to_dict("records"), "provenance": provenance,

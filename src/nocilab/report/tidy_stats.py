@@ -85,6 +85,7 @@ def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
         "anova": res.anova_table(), "contrasts": res.contrast_table(),
         "effect_sizes": res.effect_size_table(), "variance_components": res.variance_table(),
         "summary": pd.DataFrame([res.summary()]),
+        "donor_test": res.donor_test_table(),
     }
     if donor:
         tables["donors"] = res.donor_table()

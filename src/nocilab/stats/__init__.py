@@ -9,6 +9,8 @@ Modules, each a pure function or two with frozen results and fixed-column tables
 - ``multiplicity``   Holm, Sidak, Bonferroni, Dunnett; Holm across outcomes;
 - ``rm_anova``       Prism-style two-way repeated-measures ANOVA with GG correction and
                      post-tests, refused (with the reason) when a value is missing;
+- ``donor_test``     the donor-level test of the arm effect (Student t on donor means of
+                     the mean change from baseline over the window): what power plans for;
 - ``donors``         per-donor AUC effects against control and "k of n donors";
 - ``censoring``      censored counts and flag, Tobit model, sensitivity analysis;
 - ``baseline``       raw, change, percent of baseline, or baseline as covariate;
@@ -18,8 +20,8 @@ Modules, each a pure function or two with frozen results and fixed-column tables
                      taking a pilot study's variance components into planning;
 - ``analysis``       one outcome or a whole derived table through all of the above.
 
-Every number that R computes (lme4, lmerTest, emmeans, afex, survival, nlme) is checked against
-R's output in tests/stats (R scripts in tests/stats/r).
+Every number that R computes (lme4, lmerTest, emmeans, afex, survival, nlme, lm) is
+checked against R's output in tests/stats (R scripts in tests/stats/r).
 """
 
 from nocilab.stats.analysis import OutcomeResult, StudyAnalysis, analyze_outcome, analyze_table
@@ -33,6 +35,7 @@ from nocilab.stats.censoring import (
     tobit_fit,
 )
 from nocilab.stats.contrasts import ContrastTable, day_contrasts
+from nocilab.stats.donor_test import donor_level_test
 from nocilab.stats.donors import DonorEffects, animal_auc, donor_effects
 from nocilab.stats.effect_sizes import hedges_g
 from nocilab.stats.mixed import (
@@ -42,6 +45,7 @@ from nocilab.stats.mixed import (
     variance_components,
 )
 from nocilab.stats.multiplicity import adjust_pvalues, holm_across_outcomes
+from nocilab.stats.response_model import ResponseModelFit, fit_response_model
 from nocilab.stats.rm_anova import RmAnovaResult, rm_anova
 
 __all__ = [
@@ -52,6 +56,7 @@ __all__ = [
     "DonorEffects",
     "MixedModelFit",
     "OutcomeResult",
+    "ResponseModelFit",
     "RmAnovaResult",
     "StudyAnalysis",
     "TobitFit",
@@ -65,7 +70,9 @@ __all__ = [
     "censoring_summary",
     "day_contrasts",
     "donor_effects",
+    "donor_level_test",
     "fit_mixed_model",
+    "fit_response_model",
     "hedges_g",
     "holm_across_outcomes",
     "rm_anova",

@@ -30,6 +30,7 @@ from nocilab.stats.censoring import (
     censoring_summary,
 )
 from nocilab.stats.contrasts import CONTRAST_COLUMNS, ContrastTable, check_adjust, day_contrasts
+from nocilab.stats.donor_test import DONOR_TEST_COLUMNS, donor_level_test
 from nocilab.stats.donors import DONOR_COLUMNS, RESPONDER_COLUMNS, DonorEffects, donor_effects
 from nocilab.stats.effect_sizes import EFFECT_SIZE_COLUMNS, hedges_g
 from nocilab.stats.mixed import VARIANCE_COLUMNS, MixedModelFit, fit_mixed_model
@@ -42,7 +43,7 @@ ANOVA_TABLE_COLUMNS = (*KEY, "model", "term", "sum_sq", "mean_sq", "df_num", "df
 CONTRAST_TABLE_COLUMNS = (*KEY, "model", *CONTRAST_COLUMNS)
 SUMMARY_COLUMNS = (
     *KEY, "status", "baseline", "n_animals", "n_donors", "random_terms", "p_arm", "p_arm_day",
-    "p_arm_holm", "p_arm_day_holm", "rm_anova", "responders", "censored_fraction",
+    "p_arm_holm", "p_arm_day_holm", "donor_test", "p_donor_test", "p_donor_test_holm", "rm_anova", "responders", "censored_fraction",
     "censoring_flag", "notes",
 )
 
@@ -66,6 +67,7 @@ class OutcomeResult:
     censoring: CensoringSummary | None
     sensitivity: pd.DataFrame | None
     notes: tuple[str, ...] = field(default=())
+    donor_test: pd.DataFrame | None = None
 
     def _keyed(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy()
@@ -109,6 +111,9 @@ class OutcomeResult:
     def donor_table(self) -> pd.DataFrame:
         return self._part(self.donors.to_frame() if self.donors else None, DONOR_COLUMNS)
 
+    def donor_test_table(self) -> pd.DataFrame:
+        return self._part(self.donor_test, DONOR_TEST_COLUMNS)
+
     def responder_table(self) -> pd.DataFrame:
         return self._part(self.donors.responders() if self.donors else None, RESPONDER_COLUMNS)
 
@@ -133,6 +138,15 @@ class OutcomeResult:
             a = self.mixed.anova().set_index("term")["p"]
             p_arm = float(a.get("arm", np.nan))
             p_int = float(a.get("arm:day", np.nan))
+        dt_text, p_dt = "", np.nan
+        if self.donor_test is not None and len(self.donor_test):
+            d = self.donor_test
+            dt_text = "; ".join(
+                f"{r.arm}: {r.difference:+.3g} (95% CI {r.ci_low:.3g} to {r.ci_high:.3g}), "
+                f"t({r.df:g}) = {r.t:.2f}, p = {r.p:.2g}, {r.n_units} vs {r.n_units_control} "
+                f"{r.unit}s" for r in d.itertuples())
+            # one treatment arm: its p; several: the smallest, Bonferroni over the arms
+            p_dt = float(min(1.0, d["p"].min() * len(d)))
         resp = ""
         if self.donors is not None:
             r = self.donors.responders()
@@ -146,6 +160,7 @@ class OutcomeResult:
             "n_donors": fit.n_donors if fit and fit.n_donors is not None else np.nan,
             "random_terms": " + ".join(f"(1|{t})" for t in fit.random_terms) if fit else "",
             "p_arm": p_arm, "p_arm_day": p_int, "p_arm_holm": np.nan, "p_arm_day_holm": np.nan,
+            "donor_test": dt_text, "p_donor_test": p_dt, "p_donor_test_holm": np.nan,
             "rm_anova": "available" if self.rm_anova.available else self.rm_anova.reason,
             "responders": resp,
             "censored_fraction": self.censoring.fraction if self.censoring else 0.0,
@@ -247,6 +262,9 @@ def analyze_outcome(
         donors = _attempt(notes, "per-donor effects", lambda: donor_effects(
             frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
             baseline_days=baseline_days, window=auc_window, direction=direction, level=level))
+    dtest = _attempt(notes, "donor-level test", lambda: donor_level_test(
+        frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
+        baseline_days=baseline_days, window=auc_window, level=level))
     es = _attempt(notes, "effect sizes", lambda: hedges_g(
         data, value=value, arm=arm, day=day, animal=animal, control=control, level=level))
     if es is None:
@@ -260,7 +278,7 @@ def analyze_outcome(
         assay=assay, outcome=outcome or value, baseline=b.mode, baseline_days=b.baseline_days,
         control=control, mixed=mixed, mixed_error=mixed_error, contrasts=contrasts,
         rm_anova=rm, donors=donors, effect_sizes=es, censoring=cens, sensitivity=sens,
-        notes=tuple(notes),
+        notes=tuple(notes), donor_test=dtest,
     )
 
 
@@ -293,6 +311,9 @@ class StudyAnalysis:
     def responders(self) -> pd.DataFrame:
         return self._cat("responder_table")
 
+    def donor_test(self) -> pd.DataFrame:
+        return self._cat("donor_test_table")
+
     def censoring(self) -> pd.DataFrame:
         return self._cat("censoring_table")
 
@@ -314,13 +335,15 @@ class StudyAnalysis:
         if len(out):
             out = holm_across_outcomes(out, p="p_arm", out="_h1")
             out = holm_across_outcomes(out, p="p_arm_day", out="_h2")
+            out = holm_across_outcomes(out, p="p_donor_test", out="_h3")
             out["p_arm_holm"], out["p_arm_day_holm"] = out.pop("_h1"), out.pop("_h2")
+            out["p_donor_test_holm"] = out.pop("_h3")
         return out[list(SUMMARY_COLUMNS)]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, as the report and the CLI write them."""
         return {name: getattr(self, name)() for name in (
-            "summary", "anova", "contrasts", "donors", "responders", "censoring",
+            "summary", "anova", "contrasts", "donor_test", "donors", "responders", "censoring",
             "sensitivity", "effect_sizes", "variance_components")}
 
 
