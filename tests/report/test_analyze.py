@@ -93,8 +93,12 @@ def test_tidy_stats_command(tmp_path, report_dir, capsys):
     code = main(["stats", str(table), "--value", "grams", "--arm", "arm", "--day", "study_day",
                  "--animal", "animal", "--donor", "donor", "--control", "control", "--out", str(out)])
     assert code == 0
-    for name in ("anova", "contrasts", "donors"):
+    for name in ("anova", "contrasts", "donors", "donor_test"):
         assert (out / f"{name}.csv").is_file()
+    tidy_test = pd.read_csv(out / "donor_test.csv").iloc[0]
+    study_test = pd.read_csv(report_dir / "results" / "donor_test.csv")
+    study_test = study_test[study_test.assay == "paw_pressure"].iloc[0]
+    assert tidy_test["t"] == pytest.approx(study_test["t"], rel=1e-12)
     anova = pd.read_csv(out / "anova.csv")
     for col in ("term", "F", "df_num", "df_den", "p", "gg_epsilon", "p_gg"):
         assert col in anova.columns
@@ -117,3 +121,17 @@ def test_tidy_stats_names_missing_columns(tmp_path, capsys):
                  "--animal", "animal", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 3 and "no column 'arm'" in err and "no column 'animal'" in err
+
+
+def test_report_carries_the_donor_level_test(report_dir):
+    page = (report_dir / "report.html").read_text()
+    assert "Donor-level test of the arm effect" in page and "Donor-level test (Holm)" in page
+    dt = pd.read_csv(report_dir / "results" / "donor_test.csv")
+    summary = pd.read_csv(report_dir / "results" / "summary.csv")
+    paw = dt[(dt["assay"] == "paw_pressure") & (dt["outcome"] == "threshold_g")].iloc[0]
+    assert paw["unit"] == "donor" and paw["df"] == paw["n_units"] + paw["n_units_control"] - 2
+    row = summary[(summary["assay"] == "paw_pressure")].iloc[0]
+    assert row["p_donor_test"] == pytest.approx(paw["p"], rel=1e-12)
+    assert row["p_donor_test_holm"] >= row["p_donor_test"]
+    # the sentence a reader sees first names the donors it rests on
+    assert f"{int(paw['n_units'])} vs {int(paw['n_units_control'])} donors" in page
