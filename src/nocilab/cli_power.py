@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         rho: float | None = typer.Option(None, "--rho",
                                          help="AR(1) correlation of readings on consecutive test days "
                                               "(default 0; estimated from the pilot with --from)."),
-        from_study: Path | None = typer.Option(None, "--from", help="Take the SDs from this (pilot) study."),
+        from_study: Path | None = typer.Option(None, "--from", help="Take the SDs and rho from this pilot study (--sd-*/--rho given beside it win)."),
         outcome: str | None = typer.Option(None, "--outcome", help="With --from: ASSAY.OUTCOME."),
         window: str | None = typer.Option(None, "--window", help="Analysis window, FIRST,LAST day."),
         dropout: float = typer.Option(0.0, "--dropout",
