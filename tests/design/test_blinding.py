@@ -278,7 +278,8 @@ def test_forced_allocation_balances_readings_taken_under_the_old_codes(allocated
         coded = {a: c for c, a in ids.items()}
         obs = store.observations()
         obs = obs[["animal", "study_day", "assay", "trial", "quantity", "value_num",
-                   "value_text"]].assign(animal=obs["animal"].map(coded), study_day=-3)
+                   "value_text"]].assign(animal=obs["animal"].map(coded),
+                                         study_day=obs["study_day"] - 2)
         store.import_observations(obs, file_name="coded.csv", file_sha256="cd" * 32, actor="t")
         report = _allocate(allocated, store, force=True, reason="redo")
     assert report.covariates == ("paw_pressure:threshold_g",)

@@ -31,13 +31,14 @@ def run_sql(url: str, *statements: str) -> None:
         engine.dispose()
 
 
-def make_readings(n: int, *, seed: int = 0, assay: str = "paw_pressure") -> pd.DataFrame:
-    """``n`` paw-pressure readings (force_g) of 12 mice, 3 trials per day."""
+def make_readings(n: int, *, seed: int = 0, assay: str = "paw_pressure",
+                  first_day: int = -1) -> pd.DataFrame:
+    """``n`` paw-pressure readings (force_g) of 12 mice, 3 trials per day from ``first_day``."""
     rng = np.random.default_rng(seed)
     i = np.arange(n)
     return pd.DataFrame({
         "animal": [f"m{k:02d}" for k in i % 12],
-        "study_day": (i // 36) - 1,
+        "study_day": (i // 36) + first_day,
         "assay": assay,
         "trial": (i // 12) % 3 + 1,
         "quantity": "force_g",

@@ -40,7 +40,7 @@ def pause(conn, cursor, statement, parameters, context, executemany):
         marker.write_text("inside the transaction")
         time.sleep(600)
 
-store.import_observations(make_readings(n, seed=9), file_name="big.csv",
+store.import_observations(make_readings(n, seed=9, first_day=100), file_name="big.csv",
                           file_sha256=sha("big"), actor="child")
 print("the import finished, which it must not", flush=True)
 """
@@ -94,8 +94,8 @@ def test_kill_during_import_leaves_the_store_as_it_was(tmp_path):
         assert s.audit_events().equals(events_before)
         assert s.imports()["file_name"].tolist() == ["day1.csv"]
         # the file was not recorded as imported, so importing it again works
-        again = s.import_observations(make_readings(100, seed=9), file_name="big.csv",
-                                      file_sha256=sha("big"), actor="jk")
+        again = s.import_observations(make_readings(100, seed=9, first_day=100),
+                                      file_name="big.csv", file_sha256=sha("big"), actor="jk")
         assert not again.already_imported and again.n_inserted == 100
         assert s.verify_audit().ok
     assert not journal.exists()

@@ -89,7 +89,7 @@ def test_second_import_of_the_same_file_writes_nothing(store):
 
 def test_two_files_continue_ids_and_chain(store):
     _import(store, make_readings(5), name="a.csv")
-    r = _import(store, make_readings(4, seed=1), name="b.csv")
+    r = _import(store, make_readings(4, seed=1, first_day=5), name="b.csv")
     assert r.import_id == 2
     obs = store.observations(current_only=False)
     assert obs["observation_id"].tolist() == list(range(1, 10))
@@ -387,3 +387,26 @@ def test_in_memory_store():
     with Store.open("sqlite://") as s:
         _import(s, make_readings(4))
         assert len(s.observations()) == 4 and s.verify_audit().ok
+
+
+def test_a_reading_already_stored_is_refused_inside_the_transaction(store):
+    # the ingest layer names duplicate cells first; the store refuses them as well, under
+    # its write lock, so two imports running at once cannot both add one reading
+    _import(store, make_readings(6), name="a.csv")
+    n_events = len(store.audit_events())
+    again = make_readings(8, seed=3, first_day=-1)  # rows 0-5 repeat a.csv's keys
+    with pytest.raises(StoreError, match=r"animal 'm00' on day -1, trial 1 is already stored "
+                                         r"\(observation 1\); correct it"):
+        _import(store, again, name="b.csv")
+    with pytest.raises(StoreError, match="given twice"):
+        _import(store, pd.concat([make_readings(2, first_day=9)] * 2), name="c.csv")
+    with pytest.raises(StoreError, match="already stored"):
+        store.add_observation("m01", -1, "paw_pressure", 1, "force_g", value_num=1.0, actor="a")
+    assert len(store.audit_events()) == n_events and len(store.observations()) == 6
+    # a deleted reading may be entered again; a corrected one is found under its new id
+    store.delete_observation(2, actor="a", reason="wrong mouse")
+    store.add_observation("m01", -1, "paw_pressure", 1, "force_g", value_num=99.0, actor="a")
+    new = store.correct_observation(3, value_num=1.0, actor="a", reason="typo")
+    with pytest.raises(StoreError, match=f"observation {new}"):
+        store.add_observation("m02", -1, "paw_pressure", 1, "force_g", value_num=1.0, actor="a")
+    assert store.verify_audit().ok

@@ -79,6 +79,7 @@ def import_observations(tx: Transaction, rows: pd.DataFrame, *, file_name: str,
     if earlier is not None:
         return ImportResult(int(earlier), 0, True)
 
+    _refuse_stored_keys(tx, cols, source=file_name)
     now = utc_now()
     n = len(rows)
     import_id = tx.next_id(t.imports)
@@ -108,6 +109,43 @@ def import_observations(tx: Transaction, rows: pd.DataFrame, *, file_name: str,
     return ImportResult(import_id, n, False)
 
 
+_KEY = ("animal", "study_day", "assay", "trial", "quantity")
+
+
+def _refuse_stored_keys(tx: Transaction, cols: dict[str, list[Any]], *, source: str) -> None:
+    """Refuse readings whose key is held twice in ``cols`` or by a current reading.
+
+    A reading is identified by animal, study day, assay, trial and quantity; a second
+    value for it is a correction, never a new reading. Checked under the transaction's
+    write lock, so two imports running at once cannot both add the same reading.
+    """
+    keys = list(zip(*(cols[k] for k in _KEY), strict=True))
+    if not keys:
+        return
+    seen: set[tuple] = set()
+    for key in keys:
+        if key in seen:
+            raise StoreError(f"{source}: the reading {_describe(key)} is given twice")
+        seen.add(key)
+    o = t.observations
+    animals = sorted({k[0] for k in keys})
+    assays = sorted({k[2] for k in keys})
+    for start in range(0, len(animals), 500):  # bounded IN lists
+        stmt = (sa.select(o.c.id, *(o.c[k] for k in _KEY))
+                .where(o.c.superseded_by.is_(None), o.c.deleted.is_(False),
+                       o.c.animal.in_(animals[start:start + 500]), o.c.assay.in_(assays)))
+        for row in tx.connection.execute(stmt):
+            key = tuple(row[1:])
+            if key in seen:
+                raise StoreError(f"{source}: the reading {_describe(key)} is already stored "
+                                 f"(observation {row[0]}); correct it instead of adding it again")
+
+
+def _describe(key: tuple) -> str:
+    animal, day, assay, trial, quantity = key
+    return f"{assay} {quantity} of animal {animal!r} on day {day}, trial {trial}"
+
+
 # -- single readings -----------------------------------------------------------------
 
 def add_observation(tx: Transaction, *, animal: str, study_day: int, assay: str,
@@ -122,6 +160,7 @@ def add_observation(tx: Transaction, *, animal: str, study_day: int, assay: str,
     }])
     cols = _reading_columns(frame, source="the observation")
     actor = require_text(actor, "actor")
+    _refuse_stored_keys(tx, cols, source="the observation")
     now = utc_now()
     row = {
         "id": tx.next_id(t.observations), "import_id": None, "deleted": False,
