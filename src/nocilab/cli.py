@@ -258,7 +258,10 @@ def audit_verify(study_path: Path = STUDY_ARG) -> None:
     with _open_store(study, create=False) as store:
         report = store.verify_audit()
     if report.ok:
-        console.print(f"[green]audit chain intact[/]: {report.n_events} events verified")
+        console.print(f"[green]audit chain intact[/]: {report.n_events} events verified; "
+                      f"head hash {report.head_hash}", highlight=False)
+        console.print("(keep the head hash outside the database: a chain rewritten from end "
+                      "to end would no longer end in it)", highlight=False, style="dim")
         return
     err_console.print(f"[bold red]audit chain broken[/] at event {report.first_broken_id}: {report.why}")
     raise typer.Exit(6)

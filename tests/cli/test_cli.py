@@ -63,6 +63,13 @@ def test_check_and_audit_verify(demo_dir, capsys):
     assert code == 0 and "valid" in out
     code, out, _ = run(capsys, "audit", "verify", demo_dir)
     assert code == 0 and "intact" in out
+    from nocilab.model import load_study
+    from nocilab.store import Store
+
+    study = load_study(demo_dir)
+    with Store.open(study.database_url(), create=False) as store:
+        head = store.verify_audit().head_hash
+    assert head in out.replace("\n", "")
 
 
 def test_derive_command_matches_library(demo_dir, tmp_path, capsys):
