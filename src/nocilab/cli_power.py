@@ -133,5 +133,6 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         colour = "green" if summary["reached"] else "yellow"
         console.print(f"[{colour}]{summary['message']}[/]", highlight=False)
-        console.print(f"wrote {out}/power_grid.csv, power_curves.(png|pdf|svg), power_summary.json",
+        console.print(f"wrote {out}/power_grid.csv, power_curves.(png|pdf|svg), power_summary.json "
+                      "and sample_size.txt (a paragraph for the protocol or ethics application)",
                       highlight=False)

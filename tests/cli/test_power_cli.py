@@ -94,6 +94,18 @@ def test_power_with_lost_mice_plans_for_them(tmp_path, capsys):
     assert lossy["design"]["dropout"] == 0.3 and full["design"]["dropout"] == 0.0
     assert lossy["smallest"]["donors_per_arm"] > full["smallest"]["donors_per_arm"]
     assert "30% expected lost" in text.replace("\n", " ")
+    # a paragraph for the protocol or the ethics application, with the numbers it rests on
+    statement = (tmp_path / "b" / "sample_size.txt").read_text()
+    best = lossy["smallest"]
+    assert statement == lossy["statement"] + "\n"
+    assert (f"With {best['donors_per_arm']} donors per arm and {best['mice_per_donor']} mice "
+            f"per donor ({best['n_animals']} mice in 2 arms), the power is "
+            f"{best['power']:.2f}") in statement
+    assert "allows for 30% of mice lost" in statement and "SD between donors 8," in statement
+    assert "Student's t test on donor means" in statement and "seed 1" in statement
+    smaller = pd.read_csv(tmp_path / "b" / "power_grid.csv")
+    below = smaller[smaller.donors_per_arm == best["donors_per_arm"] - 1]["power"].iloc[0]
+    assert f"With {best['donors_per_arm'] - 1} donors per arm the power would be {below:.2f}" in statement
 
 
 def test_power_refuses_a_dropout_of_one(tmp_path, capsys):

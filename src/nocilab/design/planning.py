@@ -8,6 +8,7 @@ The computation is :mod:`nocilab.design.power`; this module only gathers the inp
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -142,8 +143,84 @@ def write_power_outputs(grid: PowerGrid, design: PowerDesign, out: Path, *, targ
                                f"power {best['power']:.3f})")
     if pilot is not None:
         summary["variance_from"] = _jsonable(asdict(pilot))
+    statement = sample_size_statement(grid, design, target=target, pilot=pilot)
+    summary["statement"] = statement
     (out / "power_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    (out / "sample_size.txt").write_text(statement + "\n", encoding="utf-8")
     return summary
+
+
+def sample_size_statement(grid: PowerGrid, design: PowerDesign, *, target: float,
+                          pilot: PilotVariance | None = None) -> str:
+    """A paragraph justifying the sample size, for a protocol or an ethics application.
+
+    It states the test, the effect assumed (shape and size), the variance components and
+    where they came from, the allowance for lost mice, the chosen design with its power
+    and Monte-Carlo interval, the power of the next smaller number of donors, and how to
+    reproduce the numbers.
+    """
+    from nocilab import __version__
+    from nocilab.design.power import arm_contrast_means
+
+    eff = design.effect_for(design.arms[1])
+    frame = grid.to_frame()
+    choice = grid.smallest(target)
+    v = design.variance
+    side = "two-sided" if design.sidedness == "two-sided" else "one-sided"
+    win = design.window_days
+    window = f"days {win[0]}-{win[-1]}" if len(win) > 1 else f"day {win[0]}"
+    base = ", ".join(map(str, design.baseline_days))
+    parts = [
+        f"Sample size. Power was estimated by simulation (nocilab {__version__}, "
+        f"{grid.n_sims:,} simulated studies per design, seed {grid.seed}) for the donor-level "
+        f"test of the arm effect: each mouse's mean change from its baseline (days {base}) "
+        f"over {window}, averaged per donor, compared between the treatment and control arms "
+        f"by a {side} Student's t test on donor means (alpha = {design.alpha:g}, df = donors "
+        f"- {len(design.arms)}). The donor, not the mouse, is the unit of replication."]
+    if eff is not None:
+        size = (f"{eff.size:g}% of a baseline of {eff.baseline_mean:.4g} ({eff.magnitude:.3g} "
+                "in reading units)" if eff.scale == "percent" else f"{eff.magnitude:.3g}")
+        decay = ("without decay" if not math.isfinite(eff.half_life_days)
+                 else f"then fading with a half-life of {eff.half_life_days:g} days")
+        mean_eff = abs(float(arm_contrast_means(design)[1]))
+        parts.append(
+            f"The effect assumed is a {eff.direction} of {size} at its peak, reached "
+            f"{eff.onset_days:g} days after the first injection and held for "
+            f"{eff.plateau_days:g} days, {decay}; averaged over the window it is "
+            f"{mean_eff:.3g}.")
+    source = ("assumed" if pilot is None else
+              f"estimated by REML from the pilot study's {pilot.outcome}, {pilot.n_animals} "
+              f"animals and {pilot.n_donors} donors")
+
+    def sd(x: float) -> str:
+        return f"{x:.3g}" if x >= 1e-3 * max(v.sd_donor, v.sd_animal, v.sd_residual) else "0"
+
+    parts.append(
+        f"Variance components ({source}): SD between donors {sd(v.sd_donor)}, between mice "
+        f"given one donor's IgG {sd(v.sd_animal)}, of repeated readings {sd(v.sd_residual)}, "
+        f"with a correlation of {v.rho:.2f} between consecutive test days.")
+    if design.dropout > 0:
+        parts.append(f"The design allows for {design.dropout:.0%} of mice lost before their "
+                     "post-injection readings (each independently; a donor whose mice are all "
+                     "lost leaves the test); the numbers of mice below are mice allocated.")
+    if choice.reached:
+        arms = len(design.arms)
+        parts.append(
+            f"With {choice.donors_per_arm} donors per arm and {choice.mice_per_donor} mice per "
+            f"donor ({choice.n_animals} mice in {arms} arms), the power is {choice.power:.2f} "
+            f"(95% Monte-Carlo interval {choice.ci_low:.2f}-{choice.ci_high:.2f}), reaching "
+            f"the target of {target:g}.")
+        smaller = frame[(frame["donors_per_arm"] < choice.donors_per_arm)
+                        & (frame["mice_per_donor"] == choice.mice_per_donor)]
+        if len(smaller):
+            row = smaller.sort_values("donors_per_arm").iloc[-1]
+            parts.append(f"With {int(row.donors_per_arm)} donors per arm the power would be "
+                         f"{row.power:.2f}, below the target.")
+    else:
+        parts.append(choice.message[0].upper() + choice.message[1:] + ".")
+    parts.append("The grid of designs and its curves are in power_grid.csv and "
+                 "power_curves.pdf; the same command with the same seed reproduces them.")
+    return " ".join(parts)
 
 
 def _jsonable(value):
