@@ -312,7 +312,7 @@ def test_variance_from_fit_removes_baseline_noise_from_the_animal_sd():
     ({"donors_per_arm": 1}, "PowerDesign.donors_per_arm"),
     ({"donors_per_arm": (3, 3, 3)}, "PowerDesign.donors_per_arm"),
     ({"sidedness": "greater"}, "PowerDesign.sidedness"),
-    ({"adjust": "holm"}, "PowerDesign.adjust"),
+    ({"adjust": "tukey"}, "PowerDesign.adjust"),
     ({"effect": {"nobody": Effect(size=1)}}, "PowerDesign.effect"),
     ({"effect": 3.0}, "PowerDesign.effect"),
     ({"dropout": 1.0}, "PowerDesign.dropout"),
@@ -446,3 +446,72 @@ def test_exact_and_refit_routes_refuse_lost_mice():
         exact_power(small_design(dropout=0.1))
     with pytest.raises(DesignError, match="dropout"):
         refit_power(small_design(dropout=0.1), n_sims=5, seed=1)
+
+
+# ---------------------------------------------------------------- several arms
+
+
+def _four_arms(**changes) -> PowerDesign:
+    base = PowerDesign(arms=("control", "a", "b", "c"), donors_per_arm=(8, 6, 6, 6),
+                       mice_per_donor=2, baseline_days=(-2, -1), days=(1, 2, 4, 7),
+                       effect=Effect(size=0.0),
+                       variance=VarianceComponents(sd_donor=3.0, sd_animal=2.0, sd_residual=4.0,
+                                                   rho=0.3))
+    return dataclasses.replace(base, **changes)
+
+
+def _family_wise_rejections(design: PowerDesign, n: int, seed: int) -> int:
+    from nocilab.design._power_sim import _donor_means_sufficient, _rng
+
+    dm = _donor_means_sufficient(design, n, _rng(seed))
+    return int(reject(donor_t_statistics(dm, design), design).any(axis=1).sum())
+
+
+def test_dunnett_holds_the_family_wise_error_rate_exactly():
+    n = 100_000
+    k = _family_wise_rejections(_four_arms(adjust="dunnett"), n, seed=21)
+    assert agrees_with(k, n, 0.05)
+    # unadjusted, the family-wise rate is far above alpha; Bonferroni stays below it
+    assert _family_wise_rejections(_four_arms(), n, seed=21) / n > 0.10
+    assert _family_wise_rejections(_four_arms(adjust="bonferroni"), n, seed=21) / n < 0.048
+
+
+def test_dunnett_critical_value_gives_p_equal_to_alpha():
+    from nocilab.design._power_sim import _arm_correlation, critical_values
+    from nocilab.stats.multiplicity import dunnett
+
+    d = _four_arms(adjust="dunnett")
+    c = critical_values(d)
+    r = _arm_correlation(np.asarray(d.donors_by_arm, dtype=float))
+    p = dunnett(np.array([c, 0.0, 0.0]), np.full(3, float(d.df)), r)
+    assert p[0] == pytest.approx(0.05, abs=1e-8)
+    assert stats.t.isf(0.025, d.df) < c < stats.t.isf(0.05 / 6, d.df)
+
+
+@pytest.mark.parametrize("adjust", ["sidak", "dunnett"])
+def test_single_step_adjustments_agree_with_exact_power(adjust):
+    d = _four_arms(adjust=adjust, effect={"a": Effect(size=6.0), "c": Effect(size=3.0)})
+    r = simulate_power(d, n_sims=20_000, seed=4)
+    for arm_power in r.by_arm:
+        assert agrees_with(arm_power.n_rejected, r.n_sims, exact_power(d, arm=arm_power.arm))
+
+
+def test_holm_rejects_at_least_what_bonferroni_rejects():
+    eff = {"a": Effect(size=6.0), "b": Effect(size=5.0)}
+    holm = simulate_power(_four_arms(adjust="holm", effect=eff), n_sims=20_000, seed=8)
+    bonf = simulate_power(_four_arms(adjust="bonferroni", effect=eff), n_sims=20_000, seed=8)
+    for h, b in zip(holm.by_arm, bonf.by_arm, strict=True):
+        assert h.n_rejected >= b.n_rejected
+    assert holm.by_arm[0].n_rejected > bonf.by_arm[0].n_rejected
+
+
+def test_holm_with_lost_mice_runs_and_dunnett_says_what_it_needs():
+    eff = {"a": Effect(size=6.0)}
+    r = simulate_power(_four_arms(adjust="holm", effect=eff, dropout=0.2), n_sims=5000, seed=2)
+    assert 0 < r.power < 1
+    with pytest.raises(DesignError, match="dunnett needs complete studies"):
+        _four_arms(adjust="dunnett", dropout=0.2)
+    with pytest.raises(DesignError, match="dunnett is available for two-sided"):
+        _four_arms(adjust="dunnett", sidedness="one-sided")
+    with pytest.raises(DesignError, match="Holm"):
+        exact_power(_four_arms(adjust="holm", effect=eff))

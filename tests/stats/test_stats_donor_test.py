@@ -137,3 +137,20 @@ def test_power_simulates_this_test():
     dm = ch.groupby(["arm", "donor"])["v"].mean()
     means = np.concatenate([dm["control"].to_numpy(), dm["patient"].to_numpy()])[None, :]
     assert donor_t_statistics(means, design)[0, 0] == pytest.approx(out["t"], rel=1e-12)
+
+
+@pytest.mark.parametrize(("adjust", "column", "tol"), [
+    # Dunnett: R's value comes from mvtnorm's randomised integration (abs error ~1e-6)
+    ("dunnett", "mvt", 1e-5), ("holm", "holm", 1e-12), ("sidak", "sidak", 1e-10)])
+def test_adjustment_over_arms_matches_emmeans(adjust, column, tol):
+    out = donor_level_test(data("three_arms"), control="control", baseline_days=[-1],
+                           adjust=adjust)
+    theirs = ref("three_arms", "donor_test_adjusted")
+    assert list(out["arm"]) == list(theirs["arm"])
+    np.testing.assert_allclose(out["p_adj"], theirs[column], atol=tol, rtol=1e-4)
+    assert set(out["adjust"]) == {adjust}
+
+
+def test_one_treatment_arm_is_not_adjusted():
+    out = donor_level_test(data("balanced"), control="control", baseline_days=[-1])
+    assert out.iloc[0]["p_adj"] == out.iloc[0]["p"] and out.iloc[0]["adjust"] == "none"

@@ -22,7 +22,7 @@ from nocilab.errors import DesignError, Problem
 Scale = Literal["absolute", "percent"]
 Direction = Literal["decrease", "increase"]
 Sidedness = Literal["two-sided", "one-sided"]
-Adjust = Literal["none", "bonferroni"]
+Adjust = Literal["none", "bonferroni", "sidak", "holm", "dunnett"]
 
 
 def _fail(where: str, why: str, value: object = None) -> DesignError:
@@ -230,7 +230,10 @@ class PowerDesign:
     window : (first_day, last_day), optional
         Post-injection days averaged into the contrast (inclusive); default all ``days``.
     adjust : {'none', 'bonferroni'}
-        Multiplicity adjustment over the treatment-vs-control comparisons.
+        Multiplicity adjustment over the treatment-vs-control comparisons, as the
+        report's donor-level test applies it: ``bonferroni``, ``sidak``, ``holm``
+        (step-down) or ``dunnett`` (single-step, exact for a shared control with pooled
+        variance; two-sided, complete studies only).
     dropout : float
         Probability, in [0, 1), that a mouse is lost before its post-injection readings
         (found dead, humane end point, excluded), independently of the others. A lost
@@ -296,11 +299,20 @@ class PowerDesign:
         s(self, "alpha", alpha)
         s(self, "sidedness", _choice("PowerDesign.sidedness", self.sidedness,
                                      ("two-sided", "one-sided")))
-        s(self, "adjust", _choice("PowerDesign.adjust", self.adjust, ("none", "bonferroni")))
+        s(self, "adjust", _choice("PowerDesign.adjust", self.adjust,
+                                  ("none", "bonferroni", "sidak", "holm", "dunnett")))
         dropout = _finite("PowerDesign.dropout", self.dropout, low=0.0)
         if dropout >= 1.0:
             raise _fail("PowerDesign.dropout", "must be at least 0 and below 1", self.dropout)
         s(self, "dropout", dropout)
+        if self.adjust == "dunnett" and len(arms) > 2:
+            if self.sidedness != "two-sided":
+                raise _fail("PowerDesign.adjust", "dunnett is available for two-sided tests; "
+                            "use sidak, holm or bonferroni with one-sided tests", self.adjust)
+            if dropout > 0:
+                raise _fail("PowerDesign.adjust", "dunnett needs complete studies (its "
+                            "critical value depends on the donors kept); use sidak or holm "
+                            "with dropout", self.adjust)
         if not isinstance(self.variance, VarianceComponents):
             raise _fail("PowerDesign.variance", "must be a VarianceComponents", self.variance)
 

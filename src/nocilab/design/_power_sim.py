@@ -105,12 +105,60 @@ def _arm_slices(design: PowerDesign) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
+def _comparison_alpha(design: PowerDesign) -> float:
+    """The level each comparison is tested at under a single-step adjustment."""
+    m = len(design.arms) - 1
+    if m == 1 or design.adjust in ("none", "holm", "dunnett"):
+        return design.alpha
+    if design.adjust == "bonferroni":
+        return design.alpha / m
+    return -math.expm1(math.log1p(-design.alpha) / m)  # sidak
+
+
+def _arm_correlation(n: np.ndarray) -> np.ndarray:
+    """Correlation of the treatment-vs-control t statistics: lam_i lam_j, shared control."""
+    lam = np.sqrt(n[1:] / (n[1:] + n[0]))
+    r = np.outer(lam, lam)
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
 def critical_values(design: PowerDesign) -> float:
-    """Critical |t| (two-sided) or t (one-sided, in the effect's direction)."""
-    n_comp = len(design.arms) - 1
-    a = design.alpha / n_comp if design.adjust == "bonferroni" else design.alpha
+    """Critical |t| (two-sided) or t (one-sided, in the effect's direction).
+
+    For ``adjust='holm'`` this is the first (smallest-p) step's critical value; the
+    step-down itself is applied by :func:`reject`.
+    """
+    m = len(design.arms) - 1
+    if design.adjust == "dunnett" and m > 1:
+        from nocilab.stats.multiplicity import dunnett_critical_value
+
+        n = np.asarray(design.donors_by_arm, dtype=float)
+        return dunnett_critical_value(design.alpha, design.df, _arm_correlation(n))
+    a = design.alpha / m if design.adjust == "holm" else _comparison_alpha(design)
     q = 1 - a / 2 if design.sidedness == "two-sided" else 1 - a
     return float(stats.t.ppf(q, design.df))
+
+
+def _holm_reject(t: np.ndarray, df: np.ndarray | float, design: PowerDesign) -> np.ndarray:
+    """Holm's step-down over the treatment arms, one simulated study per row."""
+    t = np.where(np.isnan(t), 0.0, t)
+    df = np.broadcast_to(np.asarray(df, dtype=float).reshape(-1, 1), t.shape)
+    ok = df >= 1
+    dfs = np.where(ok, df, 1.0)
+    if design.sidedness == "two-sided":
+        p = 2 * stats.t.sf(np.abs(t), dfs)
+    else:
+        p = stats.t.sf(t * _directions(design), dfs)
+    p = np.where(ok, p, 1.0)
+    m = t.shape[1]
+    order = np.argsort(p, axis=1)
+    ps = np.take_along_axis(p, order, axis=1)
+    steps = design.alpha / (m - np.arange(m))
+    passed = np.cumprod(ps <= steps, axis=1).astype(bool)  # stops at the first failure
+    out = np.zeros_like(passed)
+    np.put_along_axis(out, order, passed, axis=1)
+    return out
 
 
 def _directions(design: PowerDesign) -> np.ndarray:
@@ -169,11 +217,12 @@ def reject(t: np.ndarray, design: PowerDesign, df: np.ndarray | None = None) -> 
     ``df`` (one per simulated study) replaces the design's df when donors were lost;
     a NaN t (a comparison that could not be made) is never significant.
     """
+    if design.adjust == "holm" and len(design.arms) > 2:
+        return _holm_reject(t, design.df if df is None else df, design)
     if df is None:
         c = critical_values(design)
     else:
-        n_comp = len(design.arms) - 1
-        a = design.alpha / n_comp if design.adjust == "bonferroni" else design.alpha
+        a = _comparison_alpha(design)
         q = 1 - a / 2 if design.sidedness == "two-sided" else 1 - a
         c = np.full(len(df), np.inf)
         ok = df >= 1
@@ -351,6 +400,9 @@ def exact_power(design: PowerDesign, *, arm: str | None = None) -> float:
     if design.dropout > 0:
         raise _fail("design.dropout", "exact_power has no closed form when mice are lost; "
                     "use simulate_power", design.dropout)
+    if design.adjust == "holm" and len(design.arms) > 2:
+        raise _fail("design.adjust", "exact_power has no closed form for Holm's step-down; "
+                    "use simulate_power", design.adjust)
     arm = design.arms[1] if arm is None else arm
     if arm not in design.arms[1:]:
         raise _fail("arm", f"must be one of the treatment arms {list(design.arms[1:])}", arm)

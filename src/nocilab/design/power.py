@@ -24,8 +24,10 @@ The analysis (the one the report uses)
 2. Per donor: the mean over its mice.
 3. Each treatment arm against control: **Student's t test of donor means with the
    variance pooled over all arms**, df = donors - arms; two-sided, or one-sided in the
-   direction of the arm's effect; at ``alpha`` (Bonferroni-adjusted over treatment arms
-   with ``adjust='bonferroni'``). Student, not Welch: every donor mean has the same
+   direction of the arm's effect; at ``alpha``, adjusted over the treatment arms with
+   ``adjust`` (``bonferroni``, ``sidak``, ``holm`` step-down, or ``dunnett`` single-step
+   with the exact critical value for a shared control), as the report's donor-level test
+   does with the analysis' post-test setting. Student, not Welch: every donor mean has the same
    variance under the model (same mice per donor), the pooled test is exact, and it is
    the mixed model's test; Welch would spend df estimating a difference that is not there.
 

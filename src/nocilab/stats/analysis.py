@@ -145,8 +145,8 @@ class OutcomeResult:
                 f"{r.arm}: {r.difference:+.3g} (95% CI {r.ci_low:.3g} to {r.ci_high:.3g}), "
                 f"t({r.df:g}) = {r.t:.2f}, p = {r.p:.2g}, {r.n_units} vs {r.n_units_control} "
                 f"{r.unit}s" for r in d.itertuples())
-            # one treatment arm: its p; several: the smallest, Bonferroni over the arms
-            p_dt = float(min(1.0, d["p"].min() * len(d)))
+            # one treatment arm: its p; several: the smallest, adjusted over the arms
+            p_dt = float(d["p_adj"].min())
         resp = ""
         if self.donors is not None:
             r = self.donors.responders()
@@ -264,7 +264,8 @@ def analyze_outcome(
             baseline_days=baseline_days, window=auc_window, direction=direction, level=level))
     dtest = _attempt(notes, "donor-level test", lambda: donor_level_test(
         frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
-        baseline_days=baseline_days, window=auc_window, level=level))
+        baseline_days=baseline_days, window=auc_window, level=level,
+        adjust="none" if posttest == "none" else posttest))
     es = _attempt(notes, "effect sizes", lambda: hedges_g(
         data, value=value, arm=arm, day=day, animal=animal, control=control, level=level))
     if es is None:

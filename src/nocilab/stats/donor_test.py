@@ -31,11 +31,12 @@ import pandas as pd
 from scipy import stats
 
 from nocilab.errors import AnalysisError
+from nocilab.stats.multiplicity import adjust_pvalues
 
 DONOR_TEST_COLUMNS = (
     "arm", "control", "quantity", "window", "n_units", "n_units_control", "n_animals",
-    "mean", "mean_control", "difference", "se", "df", "t", "p", "ci_low", "ci_high", "unit",
-    "note",
+    "mean", "mean_control", "difference", "se", "df", "t", "p", "p_adj", "adjust", "ci_low",
+    "ci_high", "unit", "note",
 )
 UNIT_COLUMNS = ("unit", "arm", "n_animals", "value")
 
@@ -97,10 +98,13 @@ def donor_level_test(frame: pd.DataFrame, *, value: str = "value", arm: str = "a
                      day: str = "study_day", animal: str = "animal", donor: str | None = "donor",
                      control: str, baseline_days: Sequence[float] = (),
                      window: tuple[float | None, float | None] = (1, None),
-                     level: float = 0.95) -> pd.DataFrame:
+                     level: float = 0.95, adjust: str = "dunnett") -> pd.DataFrame:
     """Each arm against control by Student's t on unit (donor) means; see the module.
 
     Returns one row per non-control arm with the columns of :data:`DONOR_TEST_COLUMNS`.
+    With several treatment arms ``p_adj`` adjusts over them (``adjust``: ``dunnett``,
+    the default, exact for comparisons with a shared control and pooled variance;
+    ``sidak``, ``holm``, ``bonferroni`` or ``none``); with one, ``p_adj`` is ``p``.
 
     Raises
     ------
@@ -137,4 +141,16 @@ def donor_level_test(frame: pd.DataFrame, *, value: str = "value", arm: str = "a
                      "mean_control": float(c.mean()), "difference": diff, "se": se, "df": df,
                      "t": t, "p": p, "ci_low": diff - q * se, "ci_high": diff + q * se,
                      "unit": unit_kind, "note": "; ".join(notes)})
-    return pd.DataFrame(rows, columns=list(DONOR_TEST_COLUMNS))
+    out = pd.DataFrame(rows, columns=list(DONOR_TEST_COLUMNS))
+    if len(out):
+        n = out["n_units"].to_numpy(float)
+        n0 = float(len(c))
+        lam = np.sqrt(n / (n + n0))  # corr of comparisons i, j = lam_i * lam_j
+        corr = np.outer(lam, lam)
+        np.fill_diagonal(corr, 1.0)
+        method = adjust if len(out) > 1 else "none"
+        out["p_adj"] = adjust_pvalues(out["p"].to_numpy(float), method=method,
+                                      t=out["t"].to_numpy(float),
+                                      df=np.full(len(out), float(df)), corr=corr)
+        out["adjust"] = method
+    return out

@@ -169,6 +169,26 @@ def dunnett(t: np.ndarray, df: np.ndarray, corr: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - np.array(probs), 0.0, 1.0)
 
 
+def dunnett_critical_value(alpha: float, df: float, corr: np.ndarray) -> float:
+    """The two-sided critical |t| of Dunnett's single-step test at family-wise ``alpha``.
+
+    ``P(max_j |T_j| < c) = 1 - alpha`` for multivariate t (``df``) with correlation
+    ``corr``; the value that :func:`dunnett` p-values are compared with.
+    """
+    from scipy import optimize
+
+    R = np.asarray(corr, dtype=float)
+    k = R.shape[0]
+    if k == 1:
+        return float(stats.t.isf(alpha / 2, df))
+    lo = float(stats.t.isf(alpha / 2, df))          # no adjustment
+    hi = float(stats.t.isf(alpha / (2 * k), df))    # Bonferroni
+    f = lambda c: 1.0 - _box_probability(c, df, R) - alpha  # noqa: E731
+    if f(hi) > 0:  # only by integration error at the bound
+        return hi
+    return float(optimize.brentq(f, lo, hi, xtol=1e-10))
+
+
 def adjust_pvalues(
     p: Sequence[float] | np.ndarray,
     *,

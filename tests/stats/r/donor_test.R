@@ -8,6 +8,7 @@
 # Baseline: day -1. Window: every day > 0. Units: donors (each animal is its own unit
 # where the data set has no donor column).
 
+suppressPackageStartupMessages(library(emmeans))
 ref_dir <- "tests/stats/reference"
 
 one <- function(name) {
@@ -29,6 +30,18 @@ one <- function(name) {
                     ci_low = ci[rows, 1], ci_high = ci[rows, 2])
   for (j in 2:ncol(out)) out[[j]] <- sprintf("%.17g", out[[j]])
   write.csv(out, file.path(ref_dir, paste0(name, "__donor_test.csv")), row.names = FALSE)
+  if (nlevels(u$arm) > 2) {
+    # adjusted over the treatment arms: Dunnett (exact, mvtnorm), Holm, Sidak
+    set.seed(1)
+    em <- emmeans(fit, "arm")
+    adj <- data.frame(arm = levels(u$arm)[-1])
+    for (m in c("mvt", "holm", "sidak")) {
+      s <- summary(contrast(em, "trt.vs.ctrl", ref = 1), adjust = m)
+      adj[[m]] <- sprintf("%.17g", s$p.value)
+    }
+    write.csv(adj, file.path(ref_dir, paste0(name, "__donor_test_adjusted.csv")),
+              row.names = FALSE)
+  }
 }
 
 for (name in c("balanced", "unbalanced", "three_arms", "no_donor", "one_per_donor")) one(name)
