@@ -235,9 +235,10 @@ def _methods(inputs: ReportInputs) -> list[str]:
         "mouse, is the unit for claims about patients: the donor-level test of the arm effect "
         "averages each animal's mean change from baseline over the same window per donor and "
         "compares each arm with control by Student's t on the donor means (variance pooled over "
-        "arms, df = donors - arms; the mean value for outcomes without a baseline), Holm-adjusted "
-        "across outcomes. It is the test nocilab power simulates; in balanced designs it equals "
-        "the mixed model's arm test on the changes from baseline.")
+        "arms, df = donors - arms; the mean value for outcomes without a baseline; with several "
+        f"treatment arms adjusted over them by the {post} method), Holm-adjusted across "
+        "outcomes. It is the test nocilab power simulates; in balanced designs it equals the "
+        "mixed model's arm test on the changes from baseline.")
     p5 = (f"Effect sizes are Hedges' g per day (difference of arm means over the pooled SD of the "
           f"animals on that day) with 95% CIs from the noncentral t distribution. Censored values "
           f"(at a cut-off or the end of a filament set) enter at their bound; outcomes with more than "
