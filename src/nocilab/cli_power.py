@@ -78,13 +78,15 @@ def register(app: typer.Typer) -> None:
         if from_study is not None:
             if outcome is None:
                 raise DesignError("--from needs --outcome ASSAY.OUTCOME (e.g. paw_pressure.threshold_g)")
-            from nocilab.derive import derive_table
+            from nocilab.design.planning import pilot_table
             from nocilab.model import load_study
             from nocilab.store import Store
 
             study = load_study(from_study)
             with Store.open(study.database_url(), create=False) as store:
-                derived = derive_table(study, store)
+                derived, how = pilot_table(study, store)
+            if how:
+                console.print(how, highlight=False)
             win = _days(window, "window") if window else None
             pilot = pilot_variance(study, derived, outcome=outcome,
                                    window=(win[0], win[-1]) if win else None, rho=rho)

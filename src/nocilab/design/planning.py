@@ -94,6 +94,31 @@ def pilot_variance(study: Study, derived: pd.DataFrame, *, outcome: str,
                          sd_level=fit.sd_level, loglik=fit.loglik)
 
 
+def pilot_table(study: Study, store) -> tuple[pd.DataFrame, str]:
+    """The derived table a pilot study's variance components are estimated from.
+
+    A blinded pilot is read with its coded groups as arms (``group K`` ..., drawn at
+    allocation, one per arm) and vial codes as donors: the variance components need to
+    know which animals share an arm and a donor, never which arm it is, so planning does
+    not unblind anything. One difference from the unblinded reading: animals of an arm
+    without donors (vehicle) share their vial code, so they count as one donor. Returns
+    the table and a note saying how it was read.
+    """
+    from nocilab.derive import derive_observations, derive_table
+    from nocilab.design.blinding import assignments, blinding_state, group_codes
+
+    if blinding_state(study, store) != "blinded":
+        return derive_table(study, store), ""
+    groups = group_codes(store)
+    if not groups:
+        raise DesignError(f"{study.info.id} is blinded and its allocation has no coded groups: "
+                          "the pilot's arms cannot be told apart; unblind it to plan from it")
+    assign = assignments(study, store, reveal=False).copy()
+    assign["arm"] = assign["vial_code"].map(groups).fillna("")
+    derived = derive_observations(store.observations(), study, assignments=assign)
+    return derived, "pilot read blinded: coded groups as arms, vial codes as donors"
+
+
 def _outcome_rows(derived: pd.DataFrame, outcome: str) -> pd.DataFrame:
     if "." in outcome:
         assay, name = outcome.split(".", 1)
