@@ -28,6 +28,14 @@ def _days(text: str, what: str) -> tuple[int, ...]:
                           f"got {text!r}") from None
 
 
+def _arm_names(n: int) -> tuple[str, ...]:
+    if n < 1:
+        raise DesignError(f"--treatment-arms must be at least 1; got {n}")
+    if n == 1:
+        return ("control", "treatment")
+    return ("control",) + tuple(f"treatment {i}" for i in range(1, n + 1))
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``power`` command to the app."""
 
@@ -57,6 +65,12 @@ def register(app: typer.Typer) -> None:
         dropout: float = typer.Option(0.0, "--dropout",
                                       help="Probability that a mouse is lost before its "
                                            "post-injection readings (e.g. 0.1)."),
+        treatment_arms: int = typer.Option(1, "--treatment-arms",
+                                           help="Treatment arms, each compared with the control "
+                                                "arm and given the same effect."),
+        adjust: str = typer.Option("sidak", "--adjust",
+                                   help="With several treatment arms: sidak, holm, dunnett, "
+                                        "bonferroni or none (as analyze --posttest)."),
         alpha: float = typer.Option(0.05, "--alpha"),
         one_sided: bool = typer.Option(False, "--one-sided", help="One-sided test in the effect's direction."),
         sims: int = typer.Option(10_000, "--sims", help="Simulated studies per design."),
@@ -115,7 +129,8 @@ def register(app: typer.Typer) -> None:
         donor_sizes, mice_sizes = _range(donors, "donors"), _range(mice, "mice")
         win = _days(window, "window") if window else None
         design = PowerDesign(
-            arms=("control", "treatment"), donors_per_arm=donor_sizes[0], mice_per_donor=mice_sizes[0],
+            arms=_arm_names(treatment_arms), donors_per_arm=donor_sizes[0],
+            mice_per_donor=mice_sizes[0], adjust=adjust,
             days=tuple(d for d in day_list if d > 0),
             baseline_days=tuple(d for d in day_list if d < 0), effect=eff, variance=variance,
             alpha=alpha, sidedness="one-sided" if one_sided else "two-sided",

@@ -115,3 +115,23 @@ def test_power_refuses_a_dropout_of_one(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0 and "dropout" in err and "Traceback" not in err
     assert not (tmp_path / "x").exists()
+
+
+def test_power_with_several_treatment_arms_adjusts_over_them(tmp_path, capsys):
+    common = ["power", "--effect", "25", "--baseline-mean", "120", "--sd-donor", "12",
+              "--sd-animal", "10", "--sd-residual", "12", "--donors", "6", "--mice", "3",
+              "--sims", "20000"]
+    runs = {}
+    for name, extra in (("none", ["--treatment-arms", "3", "--adjust", "none"]),
+                        ("dunnett", ["--treatment-arms", "3", "--adjust", "dunnett"]),
+                        ("bonferroni", ["--treatment-arms", "3", "--adjust", "bonferroni"])):
+        assert main(common + extra + ["--out", str(tmp_path / name)]) == 0
+        runs[name] = pd.read_csv(tmp_path / name / "power_grid.csv")["power"].iloc[0]
+    # adjusting over three comparisons costs power, Dunnett's exact value less than Bonferroni
+    assert runs["none"] > runs["dunnett"] > runs["bonferroni"]
+    statement = (tmp_path / "dunnett" / "sample_size.txt").read_text()
+    assert "Each of the 3 treatment arms" in statement and "Dunnett's single-step" in statement
+    summary = json.loads((tmp_path / "dunnett" / "power_summary.json").read_text())
+    assert summary["design"]["arms"] == ["control", "treatment 1", "treatment 2", "treatment 3"]
+    assert main(common + ["--treatment-arms", "0", "--out", str(tmp_path / "x")]) != 0
+    assert "--treatment-arms" in capsys.readouterr().err

@@ -202,6 +202,12 @@ def sample_size_statement(grid: PowerGrid, design: PowerDesign, *, target: float
         f"over {window}, averaged per donor, compared between the treatment and control arms "
         f"by a {side} Student's t test on donor means (alpha = {design.alpha:g}, df = donors "
         f"- {len(design.arms)}). The donor, not the mouse, is the unit of replication."]
+    if len(design.arms) > 2:
+        method = {"none": "without adjustment", "bonferroni": "Bonferroni", "sidak": "Sidak",
+                  "holm": "Holm's step-down", "dunnett": "Dunnett's single-step"}[design.adjust]
+        parts.append(f"Each of the {len(design.arms) - 1} treatment arms, all given the same "
+                     f"effect, is compared with the control arm, with {method} adjustment over "
+                     "the comparisons; the power stated is that of one comparison.")
     if eff is not None:
         size = (f"{eff.size:g}% of a baseline of {eff.baseline_mean:.4g} ({eff.magnitude:.3g} "
                 "in reading units)" if eff.scale == "percent" else f"{eff.magnitude:.3g}")
