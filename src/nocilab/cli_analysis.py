@@ -67,6 +67,9 @@ def register(app: typer.Typer) -> None:
         posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
         direction: str = typer.Option("decrease", "--direction",
                                       help="Expected direction for responders: decrease, increase, either."),
+        auc_window: str | None = typer.Option(None, "--auc-window",
+                                              help="Window of the per-donor AUC and the donor-level "
+                                                   "test, FIRST,LAST day (default: day 1 to the last)."),
         sheet: str | None = typer.Option(None, "--sheet", help="XLSX: the sheet to read."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for anova.csv, contrasts.csv, donors.csv ..."),
     ) -> None:
@@ -81,6 +84,7 @@ def register(app: typer.Typer) -> None:
             days = tuple(float(x) for x in baseline_days.split(",") if x.strip())
         written = run_tidy_stats(table, value=value, arm=arm, day=day, animal=animal, donor=donor,
                                  control=control, baseline_days=days, baseline=baseline,
-                                 posttest=posttest, direction=direction, sheet=sheet, out=out)
+                                 posttest=posttest, direction=direction, sheet=sheet, out=out,
+                                 auc_window=_window(auc_window))
         for p in written:
             console.print(f"wrote {p}", highlight=False)

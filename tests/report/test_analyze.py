@@ -95,6 +95,11 @@ def test_tidy_stats_command(tmp_path, report_dir, capsys):
     assert code == 0
     for name in ("anova", "contrasts", "donors", "donor_test"):
         assert (out / f"{name}.csv").is_file()
+    early = tmp_path / "early"
+    assert main(["stats", str(table), "--value", "grams", "--arm", "arm", "--day", "study_day",
+                 "--animal", "animal", "--donor", "donor", "--auc-window", "1,3",
+                 "--out", str(early)]) == 0
+    assert pd.read_csv(early / "donor_test.csv").iloc[0]["window"] == "days 1-3"
     tidy_test = pd.read_csv(out / "donor_test.csv").iloc[0]
     study_test = pd.read_csv(report_dir / "results" / "donor_test.csv")
     study_test = study_test[study_test.assay == "paw_pressure"].iloc[0]

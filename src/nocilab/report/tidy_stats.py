@@ -57,7 +57,8 @@ def read_tidy(path: Path, *, columns: Sequence[str], value: str, sheet: str | No
 def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
                    donor: str | None, control: str | None, baseline_days: Sequence[float] | None,
                    baseline: str, posttest: str, direction: str, sheet: str | None,
-                   out: Path) -> list[Path]:
+                   out: Path, auc_window: tuple[float | None, float | None] = (1, None)
+                   ) -> list[Path]:
     """Analyse a tidy table and write the result tables into ``out``; return the files."""
     from nocilab.errors import AnalysisError
     from nocilab.stats.analysis import analyze_outcome
@@ -80,7 +81,8 @@ def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
         baseline_days = tuple(sorted(d for d in frame[day].unique() if d < 0))
     res = analyze_outcome(frame, value=value, arm=arm, day=day, animal=animal, donor=donor,
                           control=control, baseline_days=tuple(baseline_days), baseline=baseline,
-                          posttest=posttest, direction=direction, outcome=value, assay="")
+                          posttest=posttest, direction=direction, outcome=value, assay="",
+                          auc_window=auc_window)
     tables = {
         "anova": res.anova_table(), "contrasts": res.contrast_table(),
         "effect_sizes": res.effect_size_table(), "variance_components": res.variance_table(),
