@@ -28,6 +28,26 @@ def _days(text: str, what: str) -> tuple[int, ...]:
                           f"got {text!r}") from None
 
 
+def _bounds(text: str | None) -> tuple[float | None, float | None] | None:
+    """'LOW,HIGH' with either side empty, or 'none' -> limits (None: no censoring)."""
+    if text is None or text.strip().lower() == "none":
+        return None
+    lo, sep, hi = text.partition(",")
+    try:
+        if not sep:
+            raise ValueError
+        out = (float(lo) if lo.strip() else None, float(hi) if hi.strip() else None)
+    except ValueError:
+        raise DesignError(f"--bounds must be LOW,HIGH with either side empty (e.g. ,60 or "
+                          f"0.008,2); got {text!r}") from None
+    return out
+
+
+def _bounds_text(limits: tuple[float | None, float | None]) -> str:
+    return " and ".join(f"{w} {b:g}" for w, b in zip(("lower", "upper"), limits, strict=True)
+                        if b is not None)
+
+
 def _arm_names(n: int) -> tuple[str, ...]:
     if n < 1:
         raise DesignError(f"--treatment-arms must be at least 1; got {n}")
@@ -62,6 +82,13 @@ def register(app: typer.Typer) -> None:
         from_study: Path | None = typer.Option(None, "--from", help="Take the SDs and rho from this pilot study (--sd-*/--rho given beside it win)."),
         outcome: str | None = typer.Option(None, "--outcome", help="With --from: ASSAY.OUTCOME."),
         window: str | None = typer.Option(None, "--window", help="Analysis window, FIRST,LAST day."),
+        bounds: str | None = typer.Option(None, "--bounds",
+                                          help="Readings censored at LOW,HIGH (e.g. ,60 for a 60 s "
+                                               "cut-off); default with --from: the pilot's own "
+                                               "bounds; 'none' to leave readings uncensored."),
+        sd_level: float | None = typer.Option(None, "--sd-level",
+                                              help="SD of the animals' baseline levels (matters "
+                                                   "only with --bounds)."),
         dropout: float = typer.Option(0.0, "--dropout",
                                       help="Probability that a mouse is lost before its "
                                            "post-injection readings (e.g. 0.1)."),
@@ -106,7 +133,8 @@ def register(app: typer.Typer) -> None:
                                    window=(win[0], win[-1]) if win else None, rho=rho)
             variance = pilot.variance
             overrides = {n: v for n, v in (("sd_donor", sd_donor), ("sd_animal", sd_animal),
-                                           ("sd_residual", sd_residual)) if v is not None}
+                                           ("sd_residual", sd_residual), ("sd_level", sd_level))
+                         if v is not None}
             if overrides:
                 from dataclasses import replace
 
@@ -123,7 +151,17 @@ def register(app: typer.Typer) -> None:
                 raise DesignError(f"give {', '.join(missing)} or take them from a pilot study "
                                   "with --from STUDY --outcome ASSAY.OUTCOME")
             variance = VarianceComponents(sd_donor=sd_donor, sd_animal=sd_animal,
-                                          sd_residual=sd_residual, rho=0.0 if rho is None else rho)
+                                          sd_residual=sd_residual, rho=0.0 if rho is None else rho,
+                                          sd_level=sd_level or 0.0)
+        limits = _bounds(bounds)
+        if bounds is None and pilot is not None and pilot.bounds is not None:
+            limits = pilot.bounds
+            console.print(f"readings censored as in the pilot ({pilot.censored_fraction:.0%} of its "
+                          f"values): {_bounds_text(limits)} (--bounds none to switch off)",
+                          highlight=False)
+        if limits is not None and pilot is None and sd_level is None:
+            raise DesignError("--bounds needs --sd-level (the SD of the animals' baseline levels: "
+                              "how close each animal sits to a limit), or a pilot study (--from)")
         eff = Effect(size=effect, scale=scale, baseline_mean=baseline_mean, onset_days=onset_days,
                      plateau_days=plateau_days, half_life_days=half_life, direction=direction)
         donor_sizes, mice_sizes = _range(donors, "donors"), _range(mice, "mice")
@@ -134,7 +172,8 @@ def register(app: typer.Typer) -> None:
             days=tuple(d for d in day_list if d > 0),
             baseline_days=tuple(d for d in day_list if d < 0), effect=eff, variance=variance,
             alpha=alpha, sidedness="one-sided" if one_sided else "two-sided",
-            window=(win[0], win[-1]) if win else None, dropout=dropout)
+            window=(win[0], win[-1]) if win else None, dropout=dropout, bounds=limits,
+            baseline_mean=baseline_mean)
         with console.status(f"simulating {len(donor_sizes) * len(mice_sizes)} designs x {sims:,} studies"):
             grid = power_grid(design, donors=donor_sizes, mice=mice_sizes, n_sims=sims, seed=seed,
                               target=target, scheduler=scheduler)

@@ -135,3 +135,22 @@ def test_power_with_several_treatment_arms_adjusts_over_them(tmp_path, capsys):
     assert summary["design"]["arms"] == ["control", "treatment 1", "treatment 2", "treatment 3"]
     assert main(common + ["--treatment-arms", "0", "--out", str(tmp_path / "x")]) != 0
     assert "--treatment-arms" in capsys.readouterr().err
+
+
+def test_power_with_a_cut_off(tmp_path, capsys):
+    common = ["power", "--effect", "25", "--direction", "increase", "--baseline-mean", "24",
+              "--sd-donor", "2", "--sd-animal", "1.5", "--sd-residual", "3", "--donors", "6",
+              "--mice", "3", "--sims", "20000"]
+    assert main(common + ["--out", str(tmp_path / "free")]) == 0
+    assert main(common + ["--bounds", ",27", "--sd-level", "3", "--out", str(tmp_path / "cut")]) == 0
+    free = pd.read_csv(tmp_path / "free" / "power_grid.csv")["power"].iloc[0]
+    cut = pd.read_csv(tmp_path / "cut" / "power_grid.csv")["power"].iloc[0]
+    assert cut < free - 0.1
+    summary = json.loads((tmp_path / "cut" / "power_summary.json").read_text())
+    assert summary["design"]["bounds"] == [None, 27.0]
+    assert "censored at an upper limit 27" in (tmp_path / "cut" / "sample_size.txt").read_text()
+    capsys.readouterr()
+    assert main(common + ["--bounds", ",27", "--out", str(tmp_path / "x")]) != 0
+    assert "--sd-level" in capsys.readouterr().err
+    assert main(common + ["--bounds", "27", "--sd-level", "3", "--out", str(tmp_path / "y")]) != 0
+    assert "LOW,HIGH" in capsys.readouterr().err

@@ -515,3 +515,85 @@ def test_holm_with_lost_mice_runs_and_dunnett_says_what_it_needs():
         _four_arms(adjust="dunnett", sidedness="one-sided")
     with pytest.raises(DesignError, match="Holm"):
         exact_power(_four_arms(adjust="holm", effect=eff))
+
+
+# ---------------------------------------------------------------- censored readings
+
+
+def _cold_plate(**changes) -> PowerDesign:
+    """Cold-plate-like latencies (s) that patient IgG raises, with a 30 s cut-off."""
+    base = PowerDesign(
+        arms=("control", "patient"), donors_per_arm=6, mice_per_donor=3,
+        baseline_days=(-2, -1), days=(1, 2, 4, 7),
+        effect=Effect(size=25, scale="percent", baseline_mean=24.0, direction="increase"),
+        variance=VarianceComponents(sd_donor=2.0, sd_animal=1.5, sd_residual=3.0, rho=0.3,
+                                    sd_level=3.0),
+        bounds=(None, 30.0))
+    return dataclasses.replace(base, **changes)
+
+
+def test_censored_power_is_the_power_of_the_reports_donor_level_test():
+    # an independent loop: readings drawn here, held at the cut-off, and each simulated
+    # study analysed by the very function the report uses
+    import pandas as pd
+
+    from nocilab.stats.donor_test import donor_level_test
+
+    design = _cold_plate()
+    rng = np.random.default_rng(77)
+    days = design.test_days
+    lag = np.abs(np.subtract.outer(np.arange(len(days)), np.arange(len(days))))
+    chol = np.linalg.cholesky(design.variance.sd_residual**2 * 0.3**lag)
+    eff = design.effect_for("patient").at(days)
+    post = np.array([d > 0 for d in days], dtype=float)
+    n_sims, hits = 600, 0
+    for _ in range(n_sims):
+        rows = []
+        for a, arm in enumerate(design.arms):
+            for j in range(6):
+                u = rng.normal(0, 2.0)
+                for m in range(3):
+                    y = (24.0 + rng.normal(0, 3.0) + (eff if a else 0.0)
+                         + post * (u + rng.normal(0, 1.5)) + chol @ rng.normal(size=len(days)))
+                    y = np.minimum(y, 30.0)
+                    rows += [(f"{arm}{j}-{m}", f"{arm}{j}", arm, d, v)
+                             for d, v in zip(days, y, strict=True)]
+        frame = pd.DataFrame(rows, columns=["animal", "donor", "arm", "study_day", "value"])
+        test = donor_level_test(frame, control="control", baseline_days=[-2, -1])
+        hits += int(test.iloc[0]["p"] < 0.05)
+    fast = simulate_power(design, n_sims=20_000, seed=3)
+    assert fast.method == "full"
+    assert same_proportion(hits, n_sims, fast.n_rejected, fast.n_sims)
+
+
+def test_a_cut_off_near_the_readings_costs_power():
+    free = simulate_power(_cold_plate(bounds=None), n_sims=20_000, seed=5, method="full")
+    far = simulate_power(_cold_plate(bounds=(None, 100.0)), n_sims=20_000, seed=6)
+    near = simulate_power(_cold_plate(bounds=(None, 27.0)), n_sims=20_000, seed=7)
+    assert same_proportion(free.n_rejected, free.n_sims, far.n_rejected, far.n_sims)
+    assert near.power < free.power - 0.1
+    # without bounds the animal's own level cancels: sd_level changes nothing
+    a = simulate_power(_cold_plate(bounds=None), n_sims=4000, seed=9)
+    b = simulate_power(_cold_plate(bounds=None, variance=dataclasses.replace(
+        _cold_plate().variance, sd_level=30.0)), n_sims=4000, seed=9)
+    assert a.n_rejected == b.n_rejected
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"bounds": (None, None)}, "lower or an upper"),
+    ({"bounds": (30.0, 10.0)}, "lower limit must be below"),
+    ({"bounds": (0.0,)}, "must be \\(lower, upper\\)"),
+    ({"effect": Effect(size=5.0), "baseline_mean": None}, "baseline_mean"),
+])
+def test_bounds_are_checked(changes, message):
+    with pytest.raises(DesignError, match=message):
+        _cold_plate(**changes)
+
+
+def test_exact_and_refit_routes_refuse_bounds():
+    from nocilab.design.power import refit_power
+
+    with pytest.raises(DesignError, match="censored"):
+        exact_power(_cold_plate())
+    with pytest.raises(DesignError, match="bounds"):
+        refit_power(_cold_plate(), n_sims=5, seed=1)

@@ -180,18 +180,20 @@ class VarianceComponents:
       course (baseline days included).
     - ``rho``: AR(1) correlation of ``e`` between consecutive test days of one animal
       (lag-``h`` correlation ``rho ** h`` counted in test days, not calendar days).
-
-    An animal's constant level (its own baseline sensitivity) cancels exactly in the
-    change from baseline, so it plays no part in power and has no field here.
+    - ``sd_level``: sd of an animal's constant level (its own baseline sensitivity). It
+      cancels exactly in the change from baseline, so it plays no part in power unless
+      readings are censored at bounds (:attr:`PowerDesign.bounds`), where how close an
+      animal sits to a cut-off matters.
     """
 
     sd_donor: float
     sd_animal: float
     sd_residual: float
     rho: float = 0.0
+    sd_level: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("sd_donor", "sd_animal", "sd_residual"):
+        for name in ("sd_donor", "sd_animal", "sd_residual", "sd_level"):
             object.__setattr__(self, name, _finite(f"VarianceComponents.{name}",
                                                    getattr(self, name), low=0.0))
         r = _finite("VarianceComponents.rho", self.rho)
@@ -234,6 +236,15 @@ class PowerDesign:
         report's donor-level test applies it: ``bonferroni``, ``sidak``, ``holm``
         (step-down) or ``dunnett`` (single-step, exact for a shared control with pooled
         variance; two-sided, complete studies only).
+    bounds : (lower, upper), optional
+        Readings are censored at these limits (``None`` for an open side): a cut-off
+        (paw pressure, cold plate) or the ends of a filament set. A reading beyond a
+        bound is recorded at the bound, as the analysis enters it. Needs
+        ``baseline_mean`` (or an Effect on the percent scale, which has one); the
+        readings are then simulated in full (no sufficient statistics).
+    baseline_mean : float, optional
+        Mean baseline reading, in reading units; with ``bounds`` it places the readings
+        relative to the limits (default: the Effect's ``baseline_mean``).
     dropout : float
         Probability, in [0, 1), that a mouse is lost before its post-injection readings
         (found dead, humane end point, excluded), independently of the others. A lost
@@ -253,6 +264,8 @@ class PowerDesign:
     window: tuple[float, float] | None = None
     adjust: Adjust = "none"
     dropout: float = 0.0
+    bounds: tuple[float | None, float | None] | None = None
+    baseline_mean: float | None = None
     _effects: tuple[Effect | None, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -305,6 +318,7 @@ class PowerDesign:
         if dropout >= 1.0:
             raise _fail("PowerDesign.dropout", "must be at least 0 and below 1", self.dropout)
         s(self, "dropout", dropout)
+        self._check_bounds(effects)
         if self.adjust == "dunnett" and len(arms) > 2:
             if self.sidedness != "two-sided":
                 raise _fail("PowerDesign.adjust", "dunnett is available for two-sided tests; "
@@ -328,6 +342,31 @@ class PowerDesign:
         if not self.window_days:
             raise _fail("PowerDesign.window", f"contains none of the post-injection days "
                         f"{list(self.days)}", self.window)
+
+    def _check_bounds(self, effects: tuple[Effect | None, ...]) -> None:
+        s = object.__setattr__
+        if self.bounds is None:
+            if self.baseline_mean is not None:
+                s(self, "baseline_mean", _finite("PowerDesign.baseline_mean", self.baseline_mean))
+            return
+        b = self.bounds
+        if isinstance(b, str) or not isinstance(b, Sequence) or len(b) != 2:
+            raise _fail("PowerDesign.bounds", "must be (lower, upper), None for an open side", b)
+        lo = None if b[0] is None else _finite("PowerDesign.bounds", b[0])
+        hi = None if b[1] is None else _finite("PowerDesign.bounds", b[1])
+        if lo is None and hi is None:
+            raise _fail("PowerDesign.bounds", "needs a lower or an upper limit", b)
+        if lo is not None and hi is not None and lo >= hi:
+            raise _fail("PowerDesign.bounds", "the lower limit must be below the upper", b)
+        s(self, "bounds", (lo, hi))
+        level = self.baseline_mean
+        if level is None:
+            level = next((e.baseline_mean for e in effects
+                          if e is not None and e.baseline_mean is not None), None)
+        if level is None:
+            raise _fail("PowerDesign.baseline_mean", "is needed with bounds (where the "
+                        "readings lie relative to the limits)", None)
+        s(self, "baseline_mean", _finite("PowerDesign.baseline_mean", level))
 
     @staticmethod
     def _day_tuple(name: str, values: object, *, post: bool) -> tuple[int, ...]:

@@ -125,6 +125,9 @@ def refit_power(design: PowerDesign, *, n_sims: int = 200, seed: Seed,
     if design.dropout > 0:
         raise _fail("design.dropout", "the refit route simulates complete studies only; "
                     "use simulate_power for designs with lost mice", design.dropout)
+    if design.bounds is not None:
+        raise _fail("design.bounds", "the refit route simulates uncensored readings only; "
+                    "use simulate_power for designs with bounds", design.bounds)
     n_sims = _integer("n_sims", n_sims, low=1)
     rng = _rng(seed)
     model = change_model(design)

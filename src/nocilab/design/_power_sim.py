@@ -315,7 +315,8 @@ def _count_rejections(design: PowerDesign, n_sims: int, rng: np.random.Generator
         if method == "sufficient":
             dm = _donor_means_sufficient(design, n, rng)
         else:
-            c = _simulate_readings(design, n, rng) @ contrast_weights(design)
+            c = _censored(design, _simulate_readings(design, n, rng), rng) \
+                @ contrast_weights(design)
             if design.dropout > 0:
                 c[rng.random(c.shape) < design.dropout] = np.nan
             dm = _donor_means(c, design)
@@ -326,6 +327,22 @@ def _count_rejections(design: PowerDesign, n_sims: int, rng: np.random.Generator
             counts += reject(donor_t_statistics(dm, design), design).sum(axis=0)
         done += n
     return counts
+
+
+def _censored(design: PowerDesign, readings: np.ndarray, rng: np.random.Generator
+              ) -> np.ndarray:
+    """Readings placed at their level and held at the design's bounds (if any).
+
+    Without bounds the readings are returned as they are (changes from a common level;
+    an animal's own level cancels). With bounds each animal gets the baseline mean plus
+    its own level (``sd_level``), and a reading beyond a limit is recorded at the limit.
+    """
+    if design.bounds is None:
+        return readings
+    level = design.baseline_mean + design.variance.sd_level * rng.standard_normal(
+        readings.shape[:2])
+    lo, hi = design.bounds
+    return np.clip(readings + level[:, :, None], lo, hi)
 
 
 def result_from_counts(design: PowerDesign, counts: np.ndarray, n_sims: int, *, seed: Seed,
@@ -363,7 +380,8 @@ def simulate_power(design: PowerDesign, *, n_sims: int = 10_000, seed: Seed,
     method : {'sufficient', 'full'}
         ``'sufficient'`` draws each donor's mean window contrast directly from its
         exact normal distribution (fast); ``'full'`` simulates every reading of every
-        animal on every test day and computes the same statistic from them.
+        animal on every test day and computes the same statistic from them. A design
+        with ``bounds`` (censored readings) is always simulated in full.
 
     Returns
     -------
@@ -383,6 +401,8 @@ def simulate_power(design: PowerDesign, *, n_sims: int = 10_000, seed: Seed,
     n_sims = _integer("n_sims", n_sims, low=1)
     if method not in ("sufficient", "full"):
         raise _fail("method", "must be 'sufficient' or 'full'", method)
+    if design.bounds is not None:
+        method = "full"  # censoring is not normal: no sufficient statistics
     rng = _rng(seed)
     counts = _count_rejections(design, n_sims, rng, method)
     return result_from_counts(design, counts, n_sims, seed=seed, method=method)
@@ -403,6 +423,9 @@ def exact_power(design: PowerDesign, *, arm: str | None = None) -> float:
     if design.adjust == "holm" and len(design.arms) > 2:
         raise _fail("design.adjust", "exact_power has no closed form for Holm's step-down; "
                     "use simulate_power", design.adjust)
+    if design.bounds is not None:
+        raise _fail("design.bounds", "exact_power has no closed form for censored readings; "
+                    "use simulate_power", design.bounds)
     arm = design.arms[1] if arm is None else arm
     if arm not in design.arms[1:]:
         raise _fail("arm", f"must be one of the treatment arms {list(design.arms[1:])}", arm)

@@ -34,6 +34,8 @@ class PilotVariance:
     note: str
     sd_level: float = float("nan")
     loglik: float = float("nan")
+    bounds: tuple[float | None, float | None] | None = None
+    censored_fraction: float = 0.0
 
 
 def pilot_variance(study: Study, derived: pd.DataFrame, *, outcome: str,
@@ -81,7 +83,9 @@ def pilot_variance(study: Study, derived: pd.DataFrame, *, outcome: str,
         raise DesignError(f"variance components of {outcome!r} from the pilot study: {exc}") from None
     variance = VarianceComponents(sd_donor=fit.sd_donor, sd_animal=fit.sd_animal,
                                   sd_residual=fit.sd_residual,
-                                  rho=float(np.clip(fit.rho, -0.99, 0.99)))
+                                  rho=float(np.clip(fit.rho, -0.99, 0.99)),
+                                  sd_level=fit.sd_level)
+    bounds, frac = _pilot_bounds(used)
     note = (f"REML fit of the response-course model to {outcome} on baseline days "
             f"{', '.join(map(str, base_days))} and days {', '.join(map(str, post_days))} "
             f"({fit.n_animals} animals, {fit.n_donors} donors): sd donor {fit.sd_donor:.3g}, "
@@ -89,9 +93,27 @@ def pilot_variance(study: Study, derived: pd.DataFrame, *, outcome: str,
             f"rho {fit.rho:.2f}{' (fixed)' if fit.rho_fixed else ''}")
     if fit.notes:
         note += "; " + "; ".join(fit.notes)
+    if bounds is not None:
+        note += (f"; {frac:.0%} of the pilot's values are censored (at "
+                 + " and ".join(f"{w} {b:g}" for w, b in zip(("lower", "upper"), bounds)
+                                if b is not None) + "); the fit took them at their bound")
     return PilotVariance(variance, outcome, fit.n_animals, fit.n_donors, base_days, post_days,
                          float(used[used["study_day"].isin(base_days)]["value"].mean()), note,
-                         sd_level=fit.sd_level, loglik=fit.loglik)
+                         sd_level=fit.sd_level, loglik=fit.loglik, bounds=bounds,
+                         censored_fraction=frac)
+
+
+def _pilot_bounds(rows: pd.DataFrame) -> tuple[tuple[float | None, float | None] | None, float]:
+    """The limits at which the pilot's values were censored, and the censored fraction."""
+    if "censored" not in rows.columns or "bound" not in rows.columns or rows.empty:
+        return None, 0.0
+    cens = rows["censored"].astype(str)
+    lo = rows.loc[cens == "left", "bound"].dropna()
+    hi = rows.loc[cens == "right", "bound"].dropna()
+    frac = float(cens.isin(["left", "right"]).mean())
+    if lo.empty and hi.empty:
+        return None, 0.0
+    return (float(lo.max()) if len(lo) else None, float(hi.min()) if len(hi) else None), frac
 
 
 def pilot_table(study: Study, store) -> tuple[pd.DataFrame, str]:
@@ -230,6 +252,12 @@ def sample_size_statement(grid: PowerGrid, design: PowerDesign, *, target: float
         f"Variance components ({source}): SD between donors {sd(v.sd_donor)}, between mice "
         f"given one donor's IgG {sd(v.sd_animal)}, of repeated readings {sd(v.sd_residual)}, "
         f"with a correlation of {v.rho:.2f} between consecutive test days.")
+    if design.bounds is not None:
+        limits = " and ".join(f"{w} limit {b:g}" for w, b in zip(("a lower", "an upper"),
+                                                                  design.bounds) if b is not None)
+        parts.append(f"Readings are censored at {limits} and enter the test at the limit, as in "
+                     f"the analysis; each mouse's baseline level varies with SD "
+                     f"{sd(v.sd_level)} around a mean of {design.baseline_mean:.4g}.")
     if design.dropout > 0:
         parts.append(f"The design allows for {design.dropout:.0%} of mice lost before their "
                      "post-injection readings (each independently; a donor whose mice are all "
