@@ -119,6 +119,55 @@ def _neg2_reml(theta: np.ndarray, groups: list[_Group], p: int) -> float:
     return logdet + 2.0 * float(np.log(np.diag(cx)).sum()) + yty - float(z @ z)
 
 
+def _neg2_reml_grad(theta: np.ndarray, groups: list[_Group], p: int
+                    ) -> tuple[float, np.ndarray]:
+    """:func:`_neg2_reml` and its gradient in ``theta`` (sds and rho).
+
+    With ``P = V^-1 - V^-1 X (X'V^-1 X)^-1 X'V^-1`` the derivative of the criterion
+    along ``dV`` is ``tr(P dV) - y'P dV P y``; every term is a sum over donors.
+    """
+    s_l, s_d, s_a, s_e, rho = theta
+    xtx = np.zeros((p, p))
+    xty = np.zeros(p)
+    logdet = 0.0
+    parts = []
+    for g in groups:
+        ar = g.same_animal * rho ** g.lag
+        v = s_l**2 * g.same_animal + s_a**2 * g.both_post_same + s_d**2 * g.post_post + s_e**2 * ar
+        try:
+            chol = np.linalg.cholesky(v)
+        except np.linalg.LinAlgError:
+            return math.inf, np.zeros(5)
+        logdet += 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
+        vinv = np.linalg.inv(v)
+        w = vinv @ g.x                                     # V^-1 X
+        xtx += np.einsum("bmi,bmj->ij", g.x, w)
+        xty += np.einsum("bmi,bm->i", w, g.y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            drho = np.where(g.lag > 0, g.lag * rho ** np.maximum(g.lag - 1, 0), 0.0)
+        dvs = (2 * s_l * g.same_animal, 2 * s_d * g.post_post, 2 * s_a * g.both_post_same,
+               2 * s_e * ar, s_e**2 * g.same_animal * drho)
+        parts.append((g, vinv, w, dvs))
+    try:
+        cx = np.linalg.cholesky(xtx)
+    except np.linalg.LinAlgError:
+        return math.inf, np.zeros(5)
+    beta = np.linalg.solve(xtx, xty)
+    minv = np.linalg.inv(xtx)
+    value = logdet + 2.0 * float(np.log(np.diag(cx)).sum())
+    grad = np.zeros(5)
+    for g, vinv, w, dvs in parts:
+        r = np.einsum("bmn,bn->bm", vinv, g.y - g.x @ beta)  # P y, donor by donor
+        value += float((r * (g.y - g.x @ beta)).sum())
+        for k, dv in enumerate(dvs):
+            t1 = float((vinv * dv).sum())
+            gk = np.einsum("bmi,bmj->ij", w, dv @ w)
+            t2 = float((minv * gk).sum())
+            t3 = float((r * np.einsum("bmn,bn->bm", dv, r)).sum())
+            grad[k] += t1 - t2 - t3
+    return value, grad
+
+
 def fit_response_model(frame: pd.DataFrame, *, value: str = "value", arm: str = "arm",
                        day: str = "study_day", animal: str = "animal", donor: str = "donor",
                        rho: float | None = None) -> ResponseModelFit:
@@ -202,11 +251,13 @@ def fit_response_model(frame: pd.DataFrame, *, value: str = "value", arm: str = 
         theta[free] = z
         return theta
 
-    def objective(z: np.ndarray) -> float:
-        val = _neg2_reml(full(z), groups, p)
-        return val if math.isfinite(val) else 1e300
+    def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+        val, grad = _neg2_reml_grad(full(z), groups, p)
+        if not math.isfinite(val):
+            return 1e300, np.zeros(int(free.sum()))
+        return val, grad[free]
 
-    runs = [optimize.minimize(objective, s0, method="L-BFGS-B",
+    runs = [optimize.minimize(objective, s0, method="L-BFGS-B", jac=True,
                               bounds=[b for b, f in zip(bounds, free, strict=True) if f],
                               options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
             for s0 in (start[free], _alternative_start(start, free))]
