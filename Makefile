@@ -31,6 +31,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_mixed_model.py
 	$(BIN)/python benchmarks/bench_power.py
+	$(BIN)/python benchmarks/bench_pilot.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info src/*.egg-info
