@@ -131,6 +131,9 @@ def test_tidy_stats_names_missing_columns(tmp_path, capsys):
 def test_report_carries_the_donor_level_test(report_dir):
     page = (report_dir / "report.html").read_text()
     assert "Donor-level test of the arm effect" in page and "Donor-level test (Holm)" in page
+    summary_all = pd.read_csv(report_dir / "results" / "summary.csv")
+    n = int((summary_all["p_donor_test_holm"] < 0.05).sum())
+    assert f"an arm differed from control on {n} of" in page
     dt = pd.read_csv(report_dir / "results" / "donor_test.csv")
     summary = pd.read_csv(report_dir / "results" / "summary.csv")
     paw = dt[(dt["assay"] == "paw_pressure") & (dt["outcome"] == "threshold_g")].iloc[0]

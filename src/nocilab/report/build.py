@@ -466,15 +466,18 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
                      "animals": g["animal"].nunique()})
     summary_rows = _summary_rows(inputs, summary)
     n_sig = sum(1 for r in summary_rows if r["css"] == "sig")
+    n_donor_sig = int((summary["p_donor_test_holm"] < 0.05).sum())
     st = inputs.study
     simulated = "simulated" in f"{st.info.title} {st.info.description}".lower()
     context = {
         "study": {"id": st.info.id, "title": st.info.title, "investigator": st.info.investigator},
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__, "simulated": simulated, "blinded": inputs.blinded,
-        "lead": (f"{len(summary)} outcomes analysed; on {n_sig} of them an arm differed from control "
-                 "(largest per-day contrast, adjusted p < 0.05). The donor is the unit for claims "
-                 "about patients: see the responders column and each outcome's forest plot."),
+        "lead": (f"{len(summary)} outcomes analysed. Counting donors (donor-level test, "
+                 f"Holm-adjusted across outcomes), an arm differed from control on {n_donor_sig} of "
+                 f"them; by the largest per-day mixed-model contrast (adjusted p < 0.05), on "
+                 f"{n_sig}. The donor is the unit for claims about patients: see also the "
+                 "responders column and each outcome's forest plot."),
         "summary_columns": ["Outcome", "Animals / donors", "Mixed model (Holm)",
                             "Donor-level test (Holm)", "Largest difference vs control",
                             "Responders (donors)", "Censored"],
