@@ -143,3 +143,22 @@ def test_report_carries_the_donor_level_test(report_dir):
     assert row["p_donor_test_holm"] >= row["p_donor_test"]
     # the sentence a reader sees first names the donors it rests on
     assert f"{int(paw['n_units'])} vs {int(paw['n_units_control'])} donors" in page
+
+
+def test_report_gives_the_planning_components_power_from_takes(report_dir, imported_study):
+    from nocilab.design.planning import pilot_table, pilot_variance
+    from nocilab.model import load_study
+    from nocilab.store import Store
+
+    page = (report_dir / "report.html").read_text()
+    assert "For planning the next study" in page
+    planning = pd.read_csv(report_dir / "results" / "planning.csv")
+    assert "ienfd" not in set(planning["assay"])  # an endpoint has no course to model
+    row = planning[planning["assay"] == "paw_pressure"].iloc[0]
+    study = load_study(imported_study)
+    with Store.open(study.database_url(), create=False) as store:
+        derived, _ = pilot_table(study, store)
+    pilot = pilot_variance(study, derived, outcome="paw_pressure.threshold_g")
+    assert row["loglik"] == pytest.approx(pilot.loglik, abs=1e-6)
+    assert row["sd_residual"] == pytest.approx(pilot.variance.sd_residual, rel=1e-3)
+    assert row["rho"] == pytest.approx(pilot.variance.rho, abs=1e-3)

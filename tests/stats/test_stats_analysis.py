@@ -47,7 +47,7 @@ def test_public_surface_is_pinned():
 def test_every_table_has_fixed_columns(study):
     t = study.tables()
     assert set(t) == {"summary", "anova", "contrasts", "donors", "responders", "censoring",
-                      "sensitivity", "effect_sizes", "variance_components", "donor_test"}
+                      "sensitivity", "effect_sizes", "variance_components", "donor_test", "planning"}
     assert list(t["summary"].columns) == list(SUMMARY_COLUMNS)
     assert list(t["anova"].columns) == list(ANOVA_TABLE_COLUMNS)
     assert list(t["contrasts"].columns) == list(CONTRAST_TABLE_COLUMNS)

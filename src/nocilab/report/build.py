@@ -405,6 +405,14 @@ def _tables(res: Any) -> list[dict]:
     if len(v):
         out.append({"title": "Variance components", "open": False, "note": "",
                     "html": table_html(v.drop(columns=["assay", "outcome"], errors="ignore"))})
+    pl = res.planning_table()
+    if len(pl):
+        out.append({"title": "For planning the next study", "open": False,
+                    "note": "REML fit of the model nocilab power simulates (animal level, donor and "
+                            "animal response after injection, AR(1) day-to-day correlation rho), on "
+                            "the readings in reading units. nocilab power --from STUDY --outcome "
+                            f"{res.assay}.{res.outcome} takes these.",
+                    "html": table_html(pl.drop(columns=["assay", "outcome"], errors="ignore"))})
     return out
 
 

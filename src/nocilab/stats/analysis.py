@@ -35,6 +35,7 @@ from nocilab.stats.donors import DONOR_COLUMNS, RESPONDER_COLUMNS, DonorEffects,
 from nocilab.stats.effect_sizes import EFFECT_SIZE_COLUMNS, hedges_g
 from nocilab.stats.mixed import VARIANCE_COLUMNS, MixedModelFit, fit_mixed_model
 from nocilab.stats.multiplicity import holm_across_outcomes
+from nocilab.stats.response_model import PLANNING_COLUMNS, ResponseModelFit, fit_response_model
 from nocilab.stats.rm_anova import RmAnovaResult, refused, rm_anova
 
 KEY = ("assay", "outcome")
@@ -68,6 +69,7 @@ class OutcomeResult:
     sensitivity: pd.DataFrame | None
     notes: tuple[str, ...] = field(default=())
     donor_test: pd.DataFrame | None = None
+    planning: ResponseModelFit | None = None
 
     def _keyed(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy()
@@ -113,6 +115,10 @@ class OutcomeResult:
 
     def donor_test_table(self) -> pd.DataFrame:
         return self._part(self.donor_test, DONOR_TEST_COLUMNS)
+
+    def planning_table(self) -> pd.DataFrame:
+        frame = self.planning.to_frame() if self.planning is not None else None
+        return self._part(frame, PLANNING_COLUMNS)
 
     def responder_table(self) -> pd.DataFrame:
         return self._part(self.donors.responders() if self.donors else None, RESPONDER_COLUMNS)
@@ -266,6 +272,12 @@ def analyze_outcome(
         frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
         baseline_days=baseline_days, window=auc_window, level=level,
         adjust="none" if posttest == "none" else posttest))
+    planning = None
+    days = pd.to_numeric(frame[day], errors="coerce")
+    if len(baseline_days) and (days > 0).any():
+        planning = _attempt(notes, "variance components for planning", lambda: fit_response_model(
+            frame[days.isin(baseline_days) | (days > 0)], value=value, arm=arm, day=day,
+            animal=animal, donor=donor if donor is not None else "\x00no donor"))
     es = _attempt(notes, "effect sizes", lambda: hedges_g(
         data, value=value, arm=arm, day=day, animal=animal, control=control, level=level))
     if es is None:
@@ -279,7 +291,7 @@ def analyze_outcome(
         assay=assay, outcome=outcome or value, baseline=b.mode, baseline_days=b.baseline_days,
         control=control, mixed=mixed, mixed_error=mixed_error, contrasts=contrasts,
         rm_anova=rm, donors=donors, effect_sizes=es, censoring=cens, sensitivity=sens,
-        notes=tuple(notes), donor_test=dtest,
+        notes=tuple(notes), donor_test=dtest, planning=planning,
     )
 
 
@@ -315,6 +327,9 @@ class StudyAnalysis:
     def donor_test(self) -> pd.DataFrame:
         return self._cat("donor_test_table")
 
+    def planning(self) -> pd.DataFrame:
+        return self._cat("planning_table")
+
     def censoring(self) -> pd.DataFrame:
         return self._cat("censoring_table")
 
@@ -345,7 +360,7 @@ class StudyAnalysis:
         """Every table by name, as the report and the CLI write them."""
         return {name: getattr(self, name)() for name in (
             "summary", "anova", "contrasts", "donor_test", "donors", "responders", "censoring",
-            "sensitivity", "effect_sizes", "variance_components")}
+            "sensitivity", "effect_sizes", "variance_components", "planning")}
 
 
 def analyze_table(

@@ -41,6 +41,11 @@ _PARAMS = ("sd_level", "sd_donor", "sd_animal", "sd_residual", "rho")
 _RHO_BOUND = 0.99
 
 
+PLANNING_COLUMNS = ("sd_level", "sd_donor", "sd_animal", "sd_residual", "rho", "loglik",
+                    "n_readings", "n_animals", "n_donors", "n_days", "converged", "note")
+"""The columns of :meth:`ResponseModelFit.to_frame` (the report's planning table)."""
+
+
 @dataclass(frozen=True)
 class ResponseModelFit:
     """REML estimates of the response-course model, with what they came from."""
@@ -58,6 +63,12 @@ class ResponseModelFit:
     rho_fixed: bool
     converged: bool
     notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row with the columns of :data:`PLANNING_COLUMNS`."""
+        row = {c: getattr(self, c) for c in PLANNING_COLUMNS if c != "note"}
+        row["note"] = "; ".join(self.notes)
+        return pd.DataFrame([row], columns=list(PLANNING_COLUMNS))
 
 
 @dataclass
