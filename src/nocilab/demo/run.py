@@ -117,6 +117,8 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
     if analyze:
         console.print(f"report: {page}  (open it in a browser; every number is in report/results/)",
                       highlight=False)
+    console.print(f"next: plan a study from this one as a pilot: nocilab power --from {out} "
+                  "--outcome paw_pressure.threshold_g --effect 20", highlight=False)
     console.print(f"done in {time.perf_counter() - start:.1f} s")
     return derived
 
