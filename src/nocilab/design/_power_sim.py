@@ -286,7 +286,6 @@ def donor_means_from_readings(readings: np.ndarray, design: PowerDesign) -> np.n
     shape (n_sims, n_donors).
     """
     c = np.asarray(readings, dtype=float) @ contrast_weights(design)
-    n = c.shape[0]
     return _donor_means(c, design)
 
 
