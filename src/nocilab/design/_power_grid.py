@@ -90,7 +90,7 @@ class PowerGrid:
             best = frame.sort_values(["power", "n_animals"], ascending=[False, True]).iloc[0]
             msg = (f"no design in the grid reaches {what} {target:g}; the highest is "
                    f"{best.power:.3f} at {int(best.donors_per_arm)} donors per arm x "
-                   f"{int(best.mice_per_donor)} mice per donor")
+                   f"{mice_text(best.mice_per_donor)} per donor")
             return GridChoice(reached=False, target=target, conservative=conservative,
                               donors_per_arm=None, mice_per_donor=None, n_animals=None,
                               power=None, ci_low=None, ci_high=None, message=msg)
@@ -98,7 +98,7 @@ class PowerGrid:
         lost = self.base_design.dropout
         animals = (f"{int(row.n_animals)} animals allocated, {lost:.0%} expected lost"
                    if lost > 0 else f"{int(row.n_animals)} animals")
-        msg = (f"{int(row.donors_per_arm)} donors per arm x {int(row.mice_per_donor)} mice "
+        msg = (f"{int(row.donors_per_arm)} donors per arm x {mice_text(row.mice_per_donor)} "
                f"per donor ({animals}) reaches {what} {target:g} "
                f"(power {row.power:.3f}, 95 % MC interval {row.ci_low:.3f}-{row.ci_high:.3f})")
         return GridChoice(reached=True, target=target, conservative=conservative,
@@ -106,6 +106,12 @@ class PowerGrid:
                           mice_per_donor=int(row.mice_per_donor),
                           n_animals=int(row.n_animals), power=float(row.power),
                           ci_low=float(row.ci_low), ci_high=float(row.ci_high), message=msg)
+
+
+def mice_text(n: object) -> str:
+    """'1 mouse', '3 mice'."""
+    k = int(n)  # type: ignore[call-overload]
+    return f"{k} mouse" if k == 1 else f"{k} mice"
 
 
 def _target(target: object) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nocilab.design._power_grid import mice_text
 from nocilab.design.power import PowerDesign, PowerGrid, VarianceComponents
 from nocilab.errors import DesignError
 from nocilab.model import Study
@@ -186,7 +187,7 @@ def write_power_outputs(grid: PowerGrid, design: PowerDesign, out: Path, *, targ
         summary["fewest_animals"] = {k: _jsonable(best[k]) for k in
                                      ("donors_per_arm", "mice_per_donor", "n_animals", "power")}
         summary["message"] += (f"; fewest animals: {int(best['donors_per_arm'])} donors per arm x "
-                               f"{int(best['mice_per_donor'])} mice ({int(best['n_animals'])} animals, "
+                               f"{mice_text(best['mice_per_donor'])} ({int(best['n_animals'])} animals, "
                                f"power {best['power']:.3f})")
     if pilot is not None:
         summary["variance_from"] = _jsonable(asdict(pilot))
@@ -265,8 +266,8 @@ def sample_size_statement(grid: PowerGrid, design: PowerDesign, *, target: float
     if choice.reached:
         arms = len(design.arms)
         parts.append(
-            f"With {choice.donors_per_arm} donors per arm and {choice.mice_per_donor} mice per "
-            f"donor ({choice.n_animals} mice in {arms} arms), the power is {choice.power:.2f} "
+            f"With {choice.donors_per_arm} donors per arm and {mice_text(choice.mice_per_donor)} "
+            f"per donor ({choice.n_animals} mice in {arms} arms), the power is {choice.power:.2f} "
             f"(95% Monte-Carlo interval {choice.ci_low:.2f}-{choice.ci_high:.2f}), reaching "
             f"the target of {target:g}.")
         smaller = frame[(frame["donors_per_arm"] < choice.donors_per_arm)
