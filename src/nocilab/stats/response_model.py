@@ -114,19 +114,19 @@ def _neg2_reml(theta: np.ndarray, groups: list[_Group], p: int) -> float:
              + s_e**2 * g.same_animal * rho ** g.lag)
         try:
             chol = np.linalg.cholesky(v)
+            xw = np.linalg.solve(chol, g.x)
+            yw = np.linalg.solve(chol, g.y[..., None])[..., 0]
         except np.linalg.LinAlgError:
             return math.inf
         logdet += 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
-        xw = np.linalg.solve(chol, g.x)
-        yw = np.linalg.solve(chol, g.y[..., None])[..., 0]
         xtx += np.einsum("bmi,bmj->ij", xw, xw)
         xty += np.einsum("bmi,bm->i", xw, yw)
         yty += float((yw * yw).sum())
     try:
         cx = np.linalg.cholesky(xtx)
+        z = np.linalg.solve(cx, xty)
     except np.linalg.LinAlgError:
         return math.inf
-    z = np.linalg.solve(cx, xty)
     return logdet + 2.0 * float(np.log(np.diag(cx)).sum()) + yty - float(z @ z)
 
 
@@ -147,10 +147,11 @@ def _neg2_reml_grad(theta: np.ndarray, groups: list[_Group], p: int
         v = s_l**2 * g.same_animal + s_a**2 * g.both_post_same + s_d**2 * g.post_post + s_e**2 * ar
         try:
             chol = np.linalg.cholesky(v)
+            linv = np.linalg.solve(chol, np.broadcast_to(np.eye(v.shape[1]), v.shape))
         except np.linalg.LinAlgError:
             return math.inf, np.zeros(5)
         logdet += 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
-        vinv = np.linalg.inv(v)
+        vinv = np.swapaxes(linv, 1, 2) @ linv              # V^-1 = L^-T L^-1
         w = vinv @ g.x                                     # V^-1 X
         xtx += np.einsum("bmi,bmj->ij", g.x, w)
         xty += np.einsum("bmi,bm->i", w, g.y)
@@ -161,10 +162,11 @@ def _neg2_reml_grad(theta: np.ndarray, groups: list[_Group], p: int
         parts.append((g, vinv, w, dvs))
     try:
         cx = np.linalg.cholesky(xtx)
+        cinv = np.linalg.solve(cx, np.eye(p))
     except np.linalg.LinAlgError:
         return math.inf, np.zeros(5)
-    beta = np.linalg.solve(xtx, xty)
-    minv = np.linalg.inv(xtx)
+    minv = cinv.T @ cinv                                   # (X'V^-1 X)^-1
+    beta = minv @ xty
     value = logdet + 2.0 * float(np.log(np.diag(cx)).sum())
     grad = np.zeros(5)
     for g, vinv, w, dvs in parts:
