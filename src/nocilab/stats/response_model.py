@@ -270,10 +270,13 @@ def fit_response_model(frame: pd.DataFrame, *, value: str = "value", arm: str = 
             return 1e300, np.zeros(int(free.sum()))
         return val, grad[free]
 
-    runs = [optimize.minimize(objective, s0, method="L-BFGS-B", jac=True,
-                              bounds=[b for b, f in zip(bounds, free, strict=True) if f],
-                              options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
-            for s0 in (start[free], _alternative_start(start, free))]
+    try:
+        runs = [optimize.minimize(objective, s0, method="L-BFGS-B", jac=True,
+                                  bounds=[b for b, f in zip(bounds, free, strict=True) if f],
+                                  options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
+                for s0 in (start[free], _alternative_start(start, free))]
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise AnalysisError(f"the response-course model could not be fitted: {exc}") from None
     best = min(runs, key=lambda r: r.fun)
     theta = full(best.x)
     neg2 = _neg2_reml(theta, groups, p)
