@@ -16,20 +16,16 @@ Run: .venv/bin/python benchmarks/bench_mixed_model.py [--donors 40] [--mice 4] [
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _rscript import run_rscript
 
 from nocilab.stats import day_contrasts, fit_mixed_model
 
-HERE = Path(__file__).resolve().parent
 DAYS = (-1, 1, 2, 4, 7, 10, 14)
 
 
@@ -83,19 +79,9 @@ def main() -> int:
     fit = fit_mixed_model(frame, **kw)
     print(f"nocilab  fit {t_fit:8.4f} s   fit+anova+contrasts {t_full:8.4f} s")
 
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        print("Rscript not found: R comparison skipped")
+    out = run_rscript("lmer_fit.R", [str(args.repeat)], what="the R comparison", frame=frame)
+    if out is None:
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "data.csv"
-        frame.to_csv(csv, index=False, float_format="%.17g")
-        proc = subprocess.run([rscript, str(HERE / "lmer_fit.R"), str(csv), str(args.repeat)],
-                              capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        print(f"Rscript failed (exit {proc.returncode}): R comparison skipped\n{proc.stderr}")
-        return 0
-    out = dict(line.split("=", 1) for line in proc.stdout.split() if "=" in line)
     r_lme4, r_lmt, r_full = (float(out[k]) for k in ("lme4_s", "lmertest_s", "full_s"))
     r_beta = np.array([float(out[f"fixef_{i + 1}"]) for i in range(fit.beta.size)])
     print(f"R        lme4::lmer {r_lme4:8.4f} s   lmerTest::lmer {r_lmt:8.4f} s   "

@@ -13,20 +13,14 @@ Run: .venv/bin/python benchmarks/bench_pilot.py [--donors 8] [--mice 3] [--repea
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pandas as pd
+from _rscript import run_rscript
 
 from nocilab.design.power import Effect, PowerDesign, VarianceComponents, simulate_readings
 from nocilab.stats import fit_response_model
-
-HERE = Path(__file__).resolve().parent
-
 
 def pilot(donors: int, mice: int, seed: int = 11) -> pd.DataFrame:
     design = PowerDesign(
@@ -66,19 +60,10 @@ def main() -> int:
           f"{fit.sd_donor:.3f}, animal {fit.sd_animal:.3f}, residual {fit.sd_residual:.3f}, "
           f"rho {fit.rho:.3f})")
 
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        print("R: Rscript not found on PATH; the nlme comparison is skipped")
+    got = run_rscript("pilot_nlme.R", [str(args.repeat)], what="the nlme comparison",
+                      frame=frame)
+    if got is None:
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "pilot.csv"
-        frame.to_csv(path, index=False, float_format="%.17g")
-        out = subprocess.run([rscript, str(HERE / "pilot_nlme.R"), str(path), str(args.repeat)],
-                             capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        print(f"R failed: {out.stderr.strip()[-500:]}")
-        return 0
-    got = dict(line.split(" ", 1) for line in out.stdout.strip().splitlines())
     theirs = float(got["nlme_seconds"])
     print(f"R nlme {got['nlme_version']} lme + corAR1: {theirs:.4f} s  "
           f"(loglik {float(got['nlme_loglik']):.6f})")

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _rscript import run_rscript
 
 from nocilab.design._power_sim import wilson_interval
 from nocilab.design.power import (
@@ -34,7 +32,6 @@ from nocilab.design.power import (
 )
 
 N = 10_000
-HERE = Path(__file__).resolve().parent
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
@@ -47,10 +44,6 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 
 def run_r(design, n_sims: int, seed: int) -> dict[str, str] | None:
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        print("R: Rscript not found on PATH; the lme4 comparison is skipped")
-        return None
     days = np.asarray(design.test_days)
     eff = design.effect_for(design.arms[1])
     effect = eff.at(days) if eff is not None else np.zeros(len(days))
@@ -63,12 +56,8 @@ def run_r(design, n_sims: int, seed: int) -> dict[str, str] | None:
         "sd_donor": v.sd_donor, "sd_animal": v.sd_animal, "sd_residual": v.sd_residual,
         "rho": v.rho, "alpha": design.alpha,
     }
-    cmd = [rscript, str(HERE / "power_lme4.R")] + [f"{k}={a}" for k, a in args.items()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        print(f"R: power_lme4.R failed (exit {proc.returncode}):\n{proc.stderr}")
-        return None
-    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    return run_rscript("power_lme4.R", [f"{k}={a}" for k, a in args.items()],
+                       what="the lme4 comparison")
 
 
 def main() -> int:
