@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from nocilab.cli import main
 
@@ -31,13 +32,20 @@ def test_power_grid_outputs_and_smallest_design(tmp_path, capsys):
     assert "reaches power 0.8" in text
 
 
-def test_power_from_pilot_study(tmp_path, capsys, simulated_small):
+@pytest.fixture
+def pilot(tmp_path, simulated_small):
+    """A small study with its paw-pressure readings imported."""
     from nocilab.demo import write_demo_files
 
     folder = tmp_path / "pilot"
     write_demo_files(simulated_small, folder)
     assert main(["import", str(folder), str(folder / "raw" / "paw_pressure_wide.xlsx"),
                  "--mapping", "paw_pressure_wide"]) == 0
+    return folder
+
+
+def test_power_from_pilot_study(tmp_path, capsys, pilot):
+    folder = pilot
     out = tmp_path / "pw"
     code = main(["power", "--effect", "20", "--from", str(folder), "--outcome",
                  "paw_pressure.threshold_g", "--donors", "4-6", "--mice", "1-2", "--sims", "500",
@@ -54,13 +62,8 @@ def test_power_from_pilot_study(tmp_path, capsys, simulated_small):
     assert summary["design"]["variance"] == var
 
 
-def test_power_from_pilot_with_rho_and_sd_given(tmp_path, capsys, simulated_small):
-    from nocilab.demo import write_demo_files
-
-    folder = tmp_path / "pilot"
-    write_demo_files(simulated_small, folder)
-    assert main(["import", str(folder), str(folder / "raw" / "paw_pressure_wide.xlsx"),
-                 "--mapping", "paw_pressure_wide"]) == 0
+def test_power_from_pilot_with_rho_and_sd_given(tmp_path, capsys, pilot):
+    folder = pilot
     out = tmp_path / "pw"
     code = main(["power", "--effect", "20", "--from", str(folder), "--outcome",
                  "paw_pressure.threshold_g", "--rho", "0.3", "--sd-residual", "9",

@@ -330,6 +330,10 @@ def replay_findings(conn: sa.Connection, events: Sequence[Any]) -> list[tuple[in
         else:
             return [(ev.id, f"unknown action {ev.action!r} for an allocation")]
 
+    def missing(table: str, run: int, ev: Any) -> None:
+        out.append((ev.id, f"{table} row of run {run} is missing, though audit event "
+                           f"{ev.id} records it"))
+
     def differ(run: int, ev: Any, table: str, pairs: list[tuple[str, Any, Any]]) -> None:
         for field, have, want in pairs:
             if have != want:
@@ -349,8 +353,7 @@ def replay_findings(conn: sa.Connection, events: Sequence[Any]) -> list[tuple[in
     for run, (ev, after) in allocs.items():
         row = runs_rows.get(run)
         if row is None:
-            out.append((ev.id, f"allocation_runs row of run {run} is missing, though audit "
-                               f"event {ev.id} records it"))
+            missing("allocation_runs", run, ev)
             continue
         pairs = [("study_id", row.study_id, after.get("study")),
                  ("created_by", row.created_by, ev.actor),
@@ -365,8 +368,7 @@ def replay_findings(conn: sa.Connection, events: Sequence[Any]) -> list[tuple[in
         differ(run, ev, "allocation_runs", pairs)
         key = key_rows.get(run)
         if key is None:
-            out.append((ev.id, f"allocation_keys row of run {run} is missing, though audit "
-                               f"event {ev.id} records it"))
+            missing("allocation_keys", run, ev)
         else:
             differ(run, ev, "allocation_keys", [
                 ("ciphertext (SHA-256)", hashlib.sha256(key.ciphertext).hexdigest(),
@@ -386,8 +388,7 @@ def replay_findings(conn: sa.Connection, events: Sequence[Any]) -> list[tuple[in
     for run, (ev, after) in opens.items():
         row = open_rows.get(run)
         if row is None:
-            out.append((ev.id, f"unblindings row of run {run} is missing, though audit "
-                               f"event {ev.id} records it"))
+            missing("unblindings", run, ev)
             continue
         differ(run, ev, "unblindings", [
             ("key_sha256", row.key_sha256, after.get("key_sha256")),
