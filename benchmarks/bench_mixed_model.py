@@ -16,13 +16,11 @@ Run: .venv/bin/python benchmarks/bench_mixed_model.py [--donors 40] [--mice 4] [
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 
 import numpy as np
 import pandas as pd
-from _rscript import run_rscript
+from _shared import run_rscript, timed
 
 from nocilab.stats import day_contrasts, fit_mixed_model
 
@@ -45,15 +43,6 @@ def simulate(donors: int, mice: int, seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["animal", "donor", "arm", "study_day", "value"])
 
 
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--donors", type=int, default=40, help="donors per arm")
@@ -68,14 +57,14 @@ def main() -> int:
           f"{len(frame)} values")
 
     fit_mixed_model(frame, **kw)  # warm-up (imports)
-    t_fit = median_time(lambda: fit_mixed_model(frame, **kw), args.repeat)
+    t_fit = timed(lambda: fit_mixed_model(frame, **kw), args.repeat)[0]
 
     def full() -> None:
         fit = fit_mixed_model(frame, **kw)
         fit.anova()
         day_contrasts(fit)
 
-    t_full = median_time(full, args.repeat)
+    t_full = timed(full, args.repeat)[0]
     fit = fit_mixed_model(frame, **kw)
     print(f"nocilab  fit {t_fit:8.4f} s   fit+anova+contrasts {t_full:8.4f} s")
 

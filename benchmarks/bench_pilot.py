@@ -13,11 +13,9 @@ Run: .venv/bin/python benchmarks/bench_pilot.py [--donors 8] [--mice 3] [--repea
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import pandas as pd
-from _rscript import run_rscript
+from _shared import run_rscript, timed
 
 from nocilab.design.power import Effect, PowerDesign, VarianceComponents, simulate_readings
 from nocilab.stats import fit_response_model
@@ -49,13 +47,8 @@ def main() -> int:
     frame = pilot(args.donors, args.mice)
     print(f"pilot: {frame['animal'].nunique()} animals, {frame['donor'].nunique()} donors, "
           f"{len(frame)} readings")
-    fit = fit_response_model(frame)  # warm-up
-    times = []
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        fit = fit_response_model(frame)
-        times.append(time.perf_counter() - t0)
-    ours = statistics.median(times)
+    fit_response_model(frame)  # warm-up
+    ours, fit = timed(lambda: fit_response_model(frame), args.repeat)
     print(f"nocilab fit_response_model: {ours:.4f} s  (loglik {fit.loglik:.6f}; sd donor "
           f"{fit.sd_donor:.3f}, animal {fit.sd_animal:.3f}, residual {fit.sd_residual:.3f}, "
           f"rho {fit.rho:.3f})")

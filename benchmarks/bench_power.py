@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
 import numpy as np
-from _rscript import run_rscript
+from _shared import run_rscript, timed
 
 from nocilab.design._power_sim import wilson_interval
 from nocilab.design.power import (
@@ -32,15 +31,6 @@ from nocilab.design.power import (
 )
 
 N = 10_000
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def run_r(design, n_sims: int, seed: int) -> dict[str, str] | None:

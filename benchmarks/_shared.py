@@ -1,15 +1,29 @@
-"""Running a benchmark's R reference: benchmarks/SCRIPT.R under Rscript, KEY=VALUE output."""
+"""What the benchmarks share: timing a function, and running an R reference script."""
 
 from __future__ import annotations
 
 import shutil
+import statistics
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median seconds of ``repeat`` calls of ``fn``, and the last call's result."""
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
 
 
 def run_rscript(script: str, args: list[str], *, what: str,
