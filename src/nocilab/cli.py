@@ -68,7 +68,7 @@ def _open_store(study, *, create: bool = True):
 
 
 STUDY_ARG = typer.Argument(..., help="The study: a study.toml file or the folder holding it.",
-                           show_default=False)
+                           show_default=False, metavar="STUDY")
 BY_OPT = typer.Option(None, "--by", help="Who does this (default: $NOCILAB_USER or the login name).")
 
 
@@ -76,7 +76,7 @@ BY_OPT = typer.Option(None, "--by", help="Who does this (default: $NOCILAB_USER 
 
 @app.command()
 def init(
-    folder: Path = typer.Argument(..., help="Folder for the new study (created if needed)."),
+    folder: Path = typer.Argument(..., metavar="FOLDER", help="Folder for the new study (created if needed)."),
 ) -> None:
     """Start a study: write a commented study.toml to fill in."""
     from importlib.resources import files
@@ -120,7 +120,7 @@ def check(study_path: Path = STUDY_ARG) -> None:
 @app.command("import")
 def import_(
     study_path: Path = STUDY_ARG,
-    files: list[Path] = typer.Argument(..., help="CSV or XLSX files of raw readings."),
+    files: list[Path] = typer.Argument(..., metavar="FILE", help="CSV or XLSX files of raw readings."),
     mapping: str | None = typer.Option(None, "--mapping", "-m",
                                        help="Name of a \\[mappings.NAME] table in study.toml."),
     layout: str = typer.Option("long", "--layout", help="long (tidy) or wide (one column per day)."),
@@ -211,7 +211,7 @@ def _parse_value(value: str) -> tuple[float | None, str | None]:
 @app.command()
 def correct(
     study_path: Path = STUDY_ARG,
-    observation_id: int = typer.Argument(..., help="The observation to correct (see `nocilab observations`)."),
+    observation_id: int = typer.Argument(..., metavar="OBSERVATION", help="The observation to correct (see `nocilab observations`)."),
     value: str = typer.Option(..., "--value", help="The corrected value."),
     reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit trail)."),
     by: str | None = BY_OPT,
@@ -228,7 +228,7 @@ def correct(
 @app.command()
 def delete(
     study_path: Path = STUDY_ARG,
-    observation_id: int = typer.Argument(..., help="The observation to delete."),
+    observation_id: int = typer.Argument(..., metavar="OBSERVATION", help="The observation to delete."),
     reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit trail)."),
     by: str | None = BY_OPT,
 ) -> None:
@@ -242,7 +242,7 @@ def delete(
 @app.command()
 def history(
     study_path: Path = STUDY_ARG,
-    observation_id: int = typer.Argument(..., help="Any version of the reading."),
+    observation_id: int = typer.Argument(..., metavar="OBSERVATION", help="Any version of the reading."),
 ) -> None:
     """Show every version of one raw reading."""
     study = _load(study_path)
@@ -289,7 +289,7 @@ def audit_log(
 
 @app.command()
 def vonfrey(
-    table: Path = typer.Argument(..., help="CSV or XLSX with an X/O series column and a last-filament column."),
+    table: Path = typer.Argument(..., metavar="TABLE", help="CSV or XLSX with an X/O series column and a last-filament column."),
     series: str = typer.Option("xo_series", "--series", help="Column of X/O series."),
     last: str = typer.Option("last_filament", "--last", help="Column of the last filament used."),
     filaments: str = typer.Option("mouse", "--filaments", help="mouse, rat, or a CSV with number,log[,grams]."),
@@ -334,7 +334,7 @@ _register_commands()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning library errors into messages and exit codes."""
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=argv, prog_name="nocilab", standalone_mode=False)
     except NocilabError as exc:
         err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -343,13 +343,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err_console.print("aborted")
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument ...
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show(file=sys.stderr)
+        else:
+            err_console.print(f"error: {exc.format_message()}", highlight=False, soft_wrap=True)
+        return exc.exit_code
     return rv if isinstance(rv, int) else 0
 
 

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def analyze(
-        study_path: Path = typer.Argument(..., help="The study: a study.toml file or its folder."),
+        study_path: Path = typer.Argument(..., metavar="STUDY", help="The study: a study.toml file or its folder."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html, results/, figures/."),
         baseline: str = typer.Option("raw", "--baseline", help=BASELINE_HELP),
         posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def stats(
-        table: Path = typer.Argument(..., help="A tidy CSV/XLSX: one row per animal x day."),
+        table: Path = typer.Argument(..., metavar="TABLE", help="A tidy CSV/XLSX: one row per animal x day."),
         value: str = typer.Option(..., "--value", help="Column of the values."),
         arm: str = typer.Option(..., "--arm", help="Column of the arms (groups)."),
         day: str = typer.Option(..., "--day", help="Column of the study days."),

@@ -24,7 +24,7 @@ PASSPHRASE_ENV = "NOCILAB_PASSPHRASE"
 console = Console(highlight=False)
 
 STUDY_ARG = typer.Argument(..., help="The study: a study.toml file or the folder holding it.",
-                           show_default=False)
+                           show_default=False, metavar="STUDY")
 BY_OPT = typer.Option(None, "--by",
                       help="Who does this (default: $NOCILAB_USER or the login name).")
 PASS_OPT = typer.Option(None, "--passphrase-file",
