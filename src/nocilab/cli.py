@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nocilab import __version__
+from nocilab._cli_tables import cell, frame_table
 from nocilab.errors import NocilabError
 
 app = typer.Typer(
@@ -169,7 +170,8 @@ def derive(
         derived = derive_table(study, store)
     write_table(derived, out)
     n_cens = int((derived["censored"] != "none").sum())
-    console.print(f"wrote {len(derived)} derived values ({derived['outcome'].nunique()} outcomes, "
+    n_outcomes = len(derived[["assay", "outcome"]].drop_duplicates())
+    console.print(f"wrote {len(derived)} derived values ({n_outcomes} outcomes, "
                   f"{n_cens} censored) to {out}", highlight=False)
 
 
@@ -190,13 +192,11 @@ def observations(
         write_table(obs, out)
         console.print(f"wrote {len(obs)} observations to {out}")
         return
-    table = Table(show_header=True)
-    cols = ["observation_id", "animal", "study_day", "assay", "trial", "quantity", "value_num", "value_text"]
-    for c in cols:
-        table.add_column(c)
-    for row in obs[cols].head(50).itertuples(index=False):
-        table.add_row(*["" if (isinstance(v, float) and v != v) or v is None else str(v) for v in row])
-    console.print(table)
+    console.print(frame_table(
+        obs.head(50),
+        {"observation_id": "id", "animal": "animal", "study_day": "day", "assay": "assay",
+         "trial": "trial", "quantity": "quantity", "value_num": "value", "value_text": "text"},
+        numeric=("observation_id", "study_day", "trial", "value_num")))
     if len(obs) > 50:
         console.print(f"... {len(obs) - 50} more; use --out to write them all")
 
@@ -248,7 +248,16 @@ def history(
     study = _load(study_path)
     with _open_store(study, create=False) as store:
         versions = store.history(observation_id)
-    console.print(versions.to_string(index=False))
+    first = versions.iloc[0]
+    console.print(f"reading: animal {first['animal']}, day {first['study_day']}, {first['assay']}, "
+                  f"trial {first['trial']}, {first['quantity']}", highlight=False)
+    versions = versions.assign(value=versions["value_num"].map(cell).where(
+        versions["value_num"].notna(), versions["value_text"]))
+    console.print(frame_table(
+        versions,
+        {"observation_id": "id", "action": "action", "value": "value", "entered_by": "by",
+         "entered_at": "at (UTC)", "reason": "reason", "superseded_by": "next"},
+        numeric=("observation_id", "value", "superseded_by"), times=("entered_at",)))
 
 
 @audit_app.command("verify")
@@ -283,8 +292,10 @@ def audit_log(
         write_table(events, out)
         console.print(f"wrote {len(events)} audit events to {out}")
         return
-    cols = [c for c in ("id", "at", "actor", "action", "entity", "entity_id", "reason") if c in events]
-    console.print(events[cols].tail(last).to_string(index=False))
+    cols = {"event_id": "event", "at": "at (UTC)", "actor": "by", "action": "action",
+            "entity": "entity", "entity_id": "id", "reason": "reason"}
+    console.print(frame_table(events.tail(last), cols, numeric=("event_id", "entity_id"),
+                              times=("at",)))
 
 
 @app.command()

@@ -118,8 +118,39 @@ def test_correction_keeps_history(tmp_path, capsys, simulated_small):
                        "--reason", "misread the display", "--by", "alice")
     assert code == 0
     code, out, _ = run(capsys, "history", folder, int(first.observation_id))
-    assert code == 0 and "99.5" in out and str(first.value_num) in out
+    assert code == 0 and "99.5" in out and f"{first.value_num:g}" in out
+    assert "misread" in out and "alice" in out and "correct" in out
+    for raw in ("None", "NaN", "<NA>", "nan"):  # a table for people, not a data-frame dump
+        assert raw not in out, raw
     assert run(capsys, "audit", "verify", folder)[0] == 0
+    code, out, _ = run(capsys, "audit", "log", folder, "--last", "5")
+    assert code == 0 and "misread" in out
+    for raw in ("None", "NaN", "<NA>"):
+        assert raw not in out, raw
+
+
+def test_demo_summary_fits_80_columns(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from nocilab.demo import run_demo
+
+    buf = io.StringIO()
+    run_demo(tmp_path / "d", console=Console(file=buf, width=80), analyze=False)
+    text = buf.getvalue()
+    table = text[text.index("Derived values"):text.index("raw values imported")]
+    assert "…" not in table  # nothing cut
+    for outcome in ("paw_pressure", "von_frey", "cold_plate", "body_weight", "ienfd", "grip"):
+        assert outcome in table
+
+
+def test_derive_counts_outcomes_per_assay(demo_dir, tmp_path, capsys):
+    code, out, _ = run(capsys, "derive", demo_dir, "--out", tmp_path / "d.csv")
+    derived = pd.read_csv(tmp_path / "d.csv")
+    assert code == 0
+    assert f"({len(derived[['assay', 'outcome']].drop_duplicates())} outcomes" in out
+    assert "(7 outcomes" in out
 
 
 def test_unknown_study_file_is_a_clear_error(tmp_path, capsys):

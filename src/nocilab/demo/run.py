@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich import box
 from rich.table import Table
 
 from nocilab.demo.simulate import DEMO_STUDY_ID, SimulatedStudy, simulate_study
@@ -135,14 +136,24 @@ def _is_demo(folder: Path) -> bool:
 
 
 def _summarise(console: Console, study, derived: pd.DataFrame) -> None:
-    """Per outcome: arm means at baseline and at the first post-injection days."""
-    table = Table(title="Derived values, mean per arm (simulated)", show_header=True)
-    for col in ("assay", "outcome", "unit", "arm", "baseline", "day 3", "day 7", "last day", "censored"):
-        table.add_column(col, justify="right" if col not in ("assay", "outcome", "arm") else "left")
+    """Per outcome and arm: mean at baseline, over days 1-7, and on the outcome's last day.
+
+    Fits an 80-column terminal: the outcome is named by its assay when the assay has one.
+    """
+    table = Table(title="Derived values, mean per arm (simulated)", show_header=True,
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("outcome", "unit", "arm", "baseline", "days 1-7", "last day", "censored"):
+        table.add_column(col, justify="left" if col in ("outcome", "unit", "arm") else "right",
+                         no_wrap=True)
+    per_assay = derived.groupby("assay")["outcome"].nunique()
+    last_days = derived.groupby("assay")["study_day"].max()
+    study_last = int(last_days.max())
+    other = [f"{a} {int(d)}" for a, d in last_days.items() if d != study_last]
+    table.caption = (f"last day: day {study_last}" + (f" ({', '.join(other)})" if other else "")
+                     + "; baseline: days before injection")
     for (assay, outcome), grp in derived.groupby(["assay", "outcome"], sort=False):
-        days = sorted(grp["study_day"].unique())
-        base_days = [d for d in days if d < 0]
-        last = max(days)
+        label = assay if per_assay[assay] == 1 else f"{assay}.{outcome}"
+        last = grp["study_day"].max()
         for arm in [a.id for a in study.arms]:
             g = grp[grp["arm"] == arm]
             if g.empty:
@@ -150,8 +161,8 @@ def _summarise(console: Console, study, derived: pd.DataFrame) -> None:
             def m(sel: pd.Series) -> str:
                 v = g.loc[sel, "value"].mean()
                 return "" if pd.isna(v) else f"{v:.3g}"
-            table.add_row(assay, outcome, str(g["unit"].iloc[0]), arm,
-                          m(g["study_day"].isin(base_days)) if base_days else "",
-                          m(g["study_day"] == 3), m(g["study_day"] == 7), m(g["study_day"] == last),
+            day = g["study_day"]
+            table.add_row(label, str(g["unit"].iloc[0]), arm, m(day < 0),
+                          m(day.between(1, 7)), m(day == last),
                           str(int((g["censored"] != "none").sum())))
     console.print(table)
