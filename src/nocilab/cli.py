@@ -314,8 +314,13 @@ def vonfrey(
     result = vonfrey_table(table, series_column=series, last_column=last, filaments=filaments,
                            delta=delta, sheet=sheet)
     write_table(result, out)
+    n_rows = len(result)
+    n_tested = int(result["threshold_g"].notna().sum())
     n_cens = int((result["censored"] != "none").sum())
-    console.print(f"wrote {len(result)} thresholds ({n_cens} censored) to {out}", highlight=False)
+    summary = f"wrote {n_rows} rows to {out}: {n_tested} thresholds ({n_cens} censored)"
+    if n_tested < n_rows:
+        summary += f", {n_rows - n_tested} not tested (blank series and last filament: no threshold)"
+    console.print(summary, highlight=False, soft_wrap=True)
 
 
 @app.command()

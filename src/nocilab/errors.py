@@ -86,6 +86,13 @@ class ImportProblems(_ProblemsError):
     exit_code = 3
 
 
+class TableProblems(ImportProblems):
+    """A table given to a calculator (not to the store) was rejected; nothing was written."""
+
+    headline = "problems; no table was written"
+    headline_one = "problem; no table was written"
+
+
 class SchemaError(NocilabError):
     """A tidy table lacks a required column or has one of the wrong type."""
 

@@ -168,3 +168,22 @@ def test_init_writes_the_example_study(tmp_path, capsys):
     assert load_study(tmp_path / "new").info.id == "fms-pt-example"
     code, _, err = run(capsys, "init", tmp_path / "new")
     assert code != 0 and "already exists" in err
+
+
+def test_vonfrey_counts_rows_not_tested(demo_dir, tmp_path, capsys):
+    table = pd.read_csv(demo_dir / "raw" / "von_frey.csv")
+    table.loc[:23, ["xo_series", "last_filament"]] = None
+    table.to_csv(tmp_path / "vf.csv", index=False)
+    code, out, _ = run(capsys, "vonfrey", tmp_path / "vf.csv", "--out", tmp_path / "thr.csv")
+    assert code == 0
+    assert f"{len(table) - 24} thresholds" in out and "24 not tested" in out
+
+
+def test_vonfrey_refusal_says_no_table_was_written(demo_dir, tmp_path, capsys):
+    table = pd.read_csv(demo_dir / "raw" / "von_frey.csv")
+    table.loc[3, "xo_series"] = "OOXQ"
+    table.to_csv(tmp_path / "vf.csv", index=False)
+    code, out, err = run(capsys, "vonfrey", tmp_path / "vf.csv", "--out", tmp_path / "thr.csv")
+    assert code == 3 and "no table was written" in err and "row 5" in err
+    assert "imported" not in err
+    assert not (tmp_path / "thr.csv").exists()

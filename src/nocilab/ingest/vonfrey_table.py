@@ -19,7 +19,7 @@ from nocilab.assays.von_frey import (
     series_problems,
     thresholds,
 )
-from nocilab.errors import ImportProblems, Problem
+from nocilab.errors import Problem, TableProblems
 from nocilab.ingest.files import is_blank, read_sheets, write_table
 
 __all__ = ["NOT_TESTED", "RESULT_COLUMNS", "vonfrey_table", "write_table"]
@@ -65,7 +65,7 @@ def vonfrey_table(
 
     Raises
     ------
-    ImportProblems
+    TableProblems
         The file cannot be read; a named column is missing (the columns found are
         listed); the table already has one of the result columns; or cells are bad:
         a blank series or last filament (with the other filled in), characters other
@@ -90,7 +90,7 @@ def vonfrey_table(
             place, f"the table already has column(s) {', '.join(clash)}, which the result "
                    "adds; rename them first"))
     if problems:
-        raise ImportProblems(found.file, problems)
+        raise TableProblems(found.file, problems)
 
     fs = load_filament_set(filaments)
     series, last = cells[series_column], cells[last_column]
@@ -98,7 +98,7 @@ def vonfrey_table(
     column_of = {"xo_series": series_column, "last_filament": last_column}
     bad = series_problems(series[tested], last[tested], filaments=fs)
     if bad:
-        raise ImportProblems(found.file, [
+        raise TableProblems(found.file, [
             Problem(found.where(p.row, column_of[p.field]), p.why, p.value) for p in bad
         ])
     result = thresholds(series[tested], last[tested], filaments=fs, delta=delta)
