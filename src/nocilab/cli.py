@@ -91,6 +91,26 @@ def init(
     console.print(f"wrote {target}: edit it, then run `nocilab check {folder}`", highlight=False)
 
 
+def _allocation_summary(study):
+    """The blinding state and each animal's arm as far as it may be shown.
+
+    Reads the store when there is one (an allocation lives there, not in the study file);
+    a study without a store yet is summarised from the study file alone.
+    """
+    from nocilab.design.blinding import assignments, blinding_state
+    from nocilab.errors import StoreError
+
+    try:
+        store = _open_store(study, create=False)
+    except StoreError:
+        animals = study.animal_table()
+        state = "open" if len(animals) and (animals["preparation"] != "").all() else "not allocated"
+        return state, animals[["animal", "arm"]].fillna("")
+    with store:
+        state = blinding_state(study, store)
+        return state, assignments(study, store, reveal=True)
+
+
 @app.command()
 def check(study_path: Path = STUDY_ARG) -> None:
     """Validate a study file and summarise it."""
@@ -100,14 +120,22 @@ def check(study_path: Path = STUDY_ARG) -> None:
     table.add_column("donors", justify="right")
     table.add_column("preparations", justify="right")
     table.add_column("animals", justify="right")
-    animals = study.animal_table()
+    state, assigned = _allocation_summary(study)
     for arm in study.arms:
         n_donors = sum(1 for d in study.donors if d.arm == arm.id)
         n_preps = sum(1 for p in study.preparations if study.arm_of_preparation(p.id) == arm.id)
-        n_animals = int((animals["arm"] == arm.id).sum())
+        n_animals = "blinded" if state == "blinded" else str(int((assigned["arm"] == arm.id).sum()))
         label = f"{arm.id}{' (control)' if arm.control else ''}"
-        table.add_row(label, str(n_donors), str(n_preps), str(n_animals))
+        table.add_row(label, str(n_donors), str(n_preps), n_animals)
     console.print(table)
+    n_all = len(assigned)
+    if state == "blinded":
+        console.print(f"{n_all} animals allocated and blinded: animals per arm are shown after "
+                      "`nocilab unblind`", highlight=False)
+    elif state == "not allocated":
+        n_open = int((assigned["arm"] == "").sum())
+        console.print(f"{n_open} of {n_all} animals have no preparation yet: `nocilab allocate` "
+                      "assigns them at random", highlight=False)
     sched = Table(title="schedule", show_header=True)
     sched.add_column("assay")
     sched.add_column("study days")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -36,6 +37,11 @@ def _actor(by: str | None) -> str:
     return by or os.environ.get("NOCILAB_USER") or getpass.getuser()
 
 
+def _interactive() -> bool:
+    """Whether a person can answer a prompt (standard input is a terminal)."""
+    return sys.stdin.isatty()
+
+
 def read_passphrase(path: Path | None, *, confirm: bool) -> str:
     """The passphrase from a file, the environment, or a hidden prompt (see the module)."""
     if path is not None:
@@ -49,6 +55,9 @@ def read_passphrase(path: Path | None, *, confirm: bool) -> str:
     env = os.environ.get(PASSPHRASE_ENV)
     if env:
         return env
+    if not _interactive():
+        raise BlindingError("no terminal to ask for the passphrase of the allocation key: give "
+                            f"--passphrase-file FILE (its first line) or set {PASSPHRASE_ENV}")
     return typer.prompt("Passphrase of the allocation key", hide_input=True,
                         confirmation_prompt=confirm)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sqlite3
 import sys
 from pathlib import Path
 
-import click
 import pandas as pd
 import pytest
 import typer
@@ -103,7 +103,7 @@ def _cli(args: list[str], capsys) -> tuple[int, str]:
     except NocilabError as exc:
         print(exc.render(), file=sys.stderr)
         code = exc.exit_code
-    except click.ClickException as exc:
+    except typer.TyperException as exc:
         exc.show()
         code = exc.exit_code
     out = capsys.readouterr()
@@ -390,6 +390,7 @@ def test_cli_allocate_and_unblind(tmp_path, capsys, monkeypatch):
 
 def test_cli_prompts_for_the_passphrase_twice_when_allocating(tmp_path, monkeypatch):
     monkeypatch.delenv("NOCILAB_PASSPHRASE", raising=False)
+    monkeypatch.setattr("nocilab.cli_design._interactive", lambda: True)  # a person types it
     study = write_study(tmp_path / "s")
     app = typer.Typer()
     register(app)
@@ -401,6 +402,21 @@ def test_cli_prompts_for_the_passphrase_twice_when_allocating(tmp_path, monkeypa
     result = runner.invoke(app, ["unblind", str(study.folder), "--reason", "r"],
                            input=f"{PASSPHRASE}\n")
     assert result.exit_code == 0, result.output
+
+
+def test_without_a_terminal_the_passphrase_is_asked_for_clearly(tmp_path, monkeypatch, capsys):
+    import warnings
+
+    monkeypatch.delenv("NOCILAB_PASSPHRASE", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # a pipe, not a terminal
+    study = write_study(tmp_path / "s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no GetPassWarning
+        code, out = _cli(["allocate", study.folder, "--seed", "4"], capsys)
+    assert code == 5
+    assert "--passphrase-file" in out and "NOCILAB_PASSPHRASE" in out and "Warning" not in out
+    with Store.open(study.database_url()) as store:
+        assert store.audit_events(entity="allocation").empty
 
 
 def test_other_commands_show_no_arm_while_blinded(allocated, tmp_path, capsys):
@@ -419,6 +435,25 @@ def test_other_commands_show_no_arm_while_blinded(allocated, tmp_path, capsys):
     if (derived["arm"] == "").all():
         pytest.skip("derive_table does not use the allocation yet (arm is '' for all)")
     assert (derived["arm"] == BLINDED_ARM).all()
+
+
+def test_check_counts_animals_per_arm_only_after_unblinding(allocated, capsys):
+    """The study file's arms are no secret; which animals are in them is, until unblinding."""
+    from nocilab.cli import main
+
+    assert main(["check", str(allocated.folder)]) == 0
+    out = capsys.readouterr().out
+    assert "24 animals allocated and blinded" in out
+    rows = [line for line in out.splitlines() if any(a in line for a in ARMS)]
+    assert rows and all("blinded" in line for line in rows)
+    with Store.open(allocated.database_url()) as store:
+        unblind(allocated, store, passphrase=PASSPHRASE, actor="stat", reason="done")
+        per_arm = assignments(allocated, store, reveal=True)["arm"].value_counts()
+    assert main(["check", str(allocated.folder)]) == 0
+    out = capsys.readouterr().out
+    for arm, n in per_arm.items():
+        line = next(line for line in out.splitlines() if arm in line)
+        assert line.rstrip(" │").endswith(str(n)), line
 
 
 def test_derived_table_shows_arms_after_unblinding(allocated, tmp_path):

@@ -6,7 +6,6 @@ import re
 import sys
 from html.parser import HTMLParser
 
-import click
 import pytest
 import typer
 from _allocation_study import (
@@ -237,7 +236,7 @@ def test_sheets_command(allocated, tmp_path, capsys):
             "-s", "paw_pressure:-2"]
     try:
         app(args=args, standalone_mode=False)
-    except (NocilabError, click.ClickException) as exc:  # pragma: no cover - shown on failure
+    except (NocilabError, typer.TyperException) as exc:  # pragma: no cover - shown on failure
         print(exc, file=sys.stderr)
         raise
     printed = capsys.readouterr().out
