@@ -19,7 +19,39 @@ non-zero exit code. Anything else reaching the command line is a bug.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+def shown(value: object) -> str:
+    """A value as a message shows it: text quoted, numbers plain, lists comma-separated.
+
+    Never a Python repr a scientist has to decode (``np.int64(3)``, ``('a', 'b')``).
+    """
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", None) == 0:  # a NumPy scalar
+        value = item()
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:g}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        values = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return ", ".join(shown(v) for v in values)
+    return str(value)
+
+
+def one_of(names: Iterable[object], *, limit: int = 12) -> str:
+    """``"one of a, b, c"`` (shortened for long lists), for "expected one of ..." messages."""
+    names = [str(n) for n in names]
+    if not names:
+        return "none (none are defined)"
+    text = ", ".join(names[:limit])
+    if len(names) > limit:
+        text += f", ... ({len(names)} in all)"
+    return f"one of {text}"
 
 
 class NocilabError(Exception):
@@ -48,7 +80,7 @@ class Problem:
     def __str__(self) -> str:
         if self.value is None:
             return f"{self.where}: {self.why}"
-        return f"{self.where}: {self.why} (found {self.value!r})"
+        return f"{self.where}: {self.why} (found {shown(self.value)})"
 
 
 class _ProblemsError(NocilabError):

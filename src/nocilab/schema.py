@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from nocilab.errors import SchemaError
+from nocilab.errors import SchemaError, one_of, shown
 
 # column -> kind: "str", "int", "float", "datetime"
 OBSERVATIONS: Mapping[str, str] = {
@@ -70,7 +70,7 @@ def validate(frame: pd.DataFrame, columns: Mapping[str, str], *, table: str) -> 
         bad = set(frame["censored"].dropna().unique()) - set(CENSORED_LEVELS)
         if bad:
             raise SchemaError(
-                f"{table} table: column 'censored' must be one of {CENSORED_LEVELS}, found {sorted(bad)}"
+                f"{table} table: column 'censored' must be {one_of(CENSORED_LEVELS)}, found {shown(sorted(bad))}"
             )
     extra = [c for c in frame.columns if c not in columns]
     return frame[list(columns) + extra]

@@ -26,7 +26,7 @@ from nocilab.assays import (
 )
 from nocilab.assays._common import settings_of
 from nocilab.assays.base import DERIVED_VALUES, READINGS_KEYS, Assay
-from nocilab.errors import AssayError, SchemaError
+from nocilab.errors import AssayError, SchemaError, one_of, shown
 from nocilab.model.settings import ASSAY_SETTINGS
 from nocilab.schema import CENSORED_LEVELS
 
@@ -150,7 +150,7 @@ def _validated(out: Any, assay: Assay) -> pd.DataFrame:
         return out
     bad = sorted(set(out["censored"].unique()) - set(CENSORED_LEVELS), key=str)
     if bad:
-        raise SchemaError(f"{where}: 'censored' must be one of {CENSORED_LEVELS}, found {bad}")
+        raise SchemaError(f"{where}: 'censored' must be {one_of(CENSORED_LEVELS)}, found {shown(bad)}")
     if assay.outcomes:
         unknown = sorted(set(out["outcome"].unique()) - set(assay.outcomes), key=str)
         if unknown:

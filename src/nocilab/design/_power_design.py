@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from nocilab.errors import DesignError, Problem
+from nocilab.errors import DesignError, Problem, one_of
 
 Scale = Literal["absolute", "percent"]
 Direction = Literal["decrease", "increase"]
@@ -56,7 +56,7 @@ def _integer(where: str, value: object, *, low: int) -> int:
 
 def _choice(where: str, value: object, options: tuple[str, ...]) -> str:
     if value not in options:
-        raise _fail(where, f"must be one of {', '.join(repr(o) for o in options)}", value)
+        raise _fail(where, f"must be {one_of(options)}", value)
     return str(value)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nocilab.errors import ImportProblems, Problem
+from nocilab.errors import ImportProblems, Problem, shown
 
 
 def read_tidy(path: Path, *, columns: Sequence[str], value: str, sheet: str | None = None
@@ -68,7 +68,7 @@ def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
     days = pd.to_numeric(frame[day].astype(str).str.strip(), errors="coerce")
     if days.isna().any():
         bad = frame.loc[days.isna(), day].iloc[0]
-        raise AnalysisError(f"{path}: column {day!r} must hold study days as numbers; found {bad!r}")
+        raise AnalysisError(f"{path}: column {day!r} must hold study days as numbers; found {shown(bad)}")
     frame[day] = days
     for c in [arm, animal] + ([donor] if donor else []):
         frame[c] = frame[c].astype(str).str.strip()

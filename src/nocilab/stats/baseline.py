@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nocilab.errors import AnalysisError
+from nocilab.errors import AnalysisError, one_of
 
 BASELINE_MODES = ("raw", "change", "percent", "covariate")
 BASELINE_COLUMN = "baseline_value"
@@ -85,7 +85,7 @@ def apply_baseline(
     """
     m = mode.lower()
     if m not in BASELINE_MODES:
-        raise AnalysisError(f"unknown baseline mode {mode!r}; expected one of {BASELINE_MODES}")
+        raise AnalysisError(f"unknown baseline mode {mode!r}; expected {one_of(BASELINE_MODES)}")
     bdays = tuple(sorted(float(d) for d in baseline_days))
     for col in (value, day, animal):
         if col not in frame.columns:
@@ -94,7 +94,7 @@ def apply_baseline(
         return BaselineApplied(frame=frame.copy(), mode=m, baseline_days=bdays, covariate=None,
                                dropped_animals=(), notes=())
     if not bdays:
-        raise AnalysisError(f"baseline mode {m!r} needs baseline_days (e.g. (-1,))")
+        raise AnalysisError(f"baseline mode {m!r} needs baseline_days, the baseline study days (e.g. day -1)")
     present = set(frame[day].astype(float).unique())
     absent = [d for d in bdays if d not in present]
     if len(absent) == len(bdays):

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, special, stats
 
-from nocilab.errors import AnalysisError
+from nocilab.errors import AnalysisError, shown
 from nocilab.stats._design import day_values
 from nocilab.stats.baseline import apply_baseline
 from nocilab.stats.contrasts import day_contrasts
@@ -74,7 +74,7 @@ def censoring_summary(
     c = f[censored].fillna("none").astype(str)
     bad = set(c.unique()) - {"none", "left", "right"}
     if bad:
-        raise AnalysisError(f"column {censored!r} must hold none/left/right; found {sorted(bad)}")
+        raise AnalysisError(f"column {censored!r} must hold none/left/right (none, left or right); found {shown(sorted(bad))}")
     t = pd.DataFrame({"arm": f[arm].astype(str), "day": f[day].astype(float),
                       "left": c == "left", "right": c == "right"})
     g = t.groupby(["arm", "day"], sort=True)

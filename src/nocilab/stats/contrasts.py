@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nocilab.errors import AnalysisError
+from nocilab.errors import AnalysisError, one_of
 from nocilab.stats._design import _day_label, day_values
 from nocilab.stats.mixed import MixedModelFit
 from nocilab.stats.multiplicity import ADJUST_METHODS, adjust_pvalues
@@ -49,9 +49,9 @@ def check_adjust(adjust: str, family: str) -> tuple[str, str]:
     """Validate the adjustment method and the family; return them lower-cased."""
     a, f = adjust.lower(), family.lower()
     if a not in ADJUST_METHODS:
-        raise AnalysisError(f"unknown adjustment {adjust!r}; expected one of {ADJUST_METHODS}")
+        raise AnalysisError(f"unknown adjustment {adjust!r}; expected {one_of(ADJUST_METHODS)}")
     if f not in FAMILIES:
-        raise AnalysisError(f"unknown family {family!r}; expected one of {FAMILIES}")
+        raise AnalysisError(f"unknown family {family!r}; expected {one_of(FAMILIES)}")
     return a, f
 
 

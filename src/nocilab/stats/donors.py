@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nocilab.errors import AnalysisError
+from nocilab.errors import AnalysisError, one_of
 from nocilab.stats.baseline import animal_baselines
 
 AUC_COLUMNS = ("animal", "auc", "first_day", "last_day", "n_days", "note")
@@ -203,7 +203,7 @@ def donor_effects(
     donor are left out.
     """
     if direction not in DIRECTIONS:
-        raise AnalysisError(f"unknown direction {direction!r}; expected one of {DIRECTIONS}")
+        raise AnalysisError(f"unknown direction {direction!r}; expected {one_of(DIRECTIONS)}")
     for col in (value, arm, day, animal, donor):
         if col not in frame.columns:
             raise AnalysisError(f"table lacks column {col!r} needed for per-donor effects")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from nocilab.errors import AnalysisError
+from nocilab.errors import AnalysisError, one_of
 
 ADJUST_METHODS = ("none", "holm", "sidak", "bonferroni", "dunnett")
 
@@ -33,7 +33,7 @@ def _check_method(method: str) -> str:
     m = method.lower()
     if m not in ADJUST_METHODS:
         raise AnalysisError(
-            f"unknown multiple-comparison method {method!r}; expected one of {ADJUST_METHODS}"
+            f"unknown multiple-comparison method {method!r}; expected {one_of(ADJUST_METHODS)}"
         )
     return m
 
@@ -243,7 +243,7 @@ def holm_across_outcomes(
     A copy of ``table`` with column ``out`` added.
     """
     if p not in table.columns:
-        raise AnalysisError(f"p-value table has no column {p!r}; columns: {list(table.columns)}")
+        raise AnalysisError(f"p-value table has no column {p!r}; columns: {', '.join(map(str, table.columns))}")
     res = table.copy()
     res[out] = np.nan
     groups = [g.index for _, g in res.groupby(list(by), sort=False)] if by else [res.index]
