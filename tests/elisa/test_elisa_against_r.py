@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "data" / "elisa" / "igg_plate_wells.csv"
 REF = HERE / "r"
 RTOL = 1e-6
-CASES = [("4pl", "none"), ("4pl", "1/y^2"), ("5pl", "none"), ("5pl", "1/y^2")]
+CASES = [(m, w) for m in ("4pl", "5pl") for w in ("none", "1/y", "1/y^2")]
 
 
 def wells() -> pd.DataFrame:

@@ -4,7 +4,7 @@
 # Run from the repository root:
 #     Rscript tests/elisa/r/make_reference.R
 #
-# For each curve (4PL, 5PL) and weighting (none, 1/y^2):
+# For each curve (4PL, 5PL) and weighting (none, 1/y, 1/y^2):
 #   - blank subtraction: the mean OD of the blank wells is subtracted from every well;
 #   - 4PL: nls(y ~ SSfpl(log(concentration), A, B, xmid, scal)) on the standard wells;
 #     5PL: nls(y ~ A + (B - A) / (1 + exp((xmid - log(concentration)) / scal))^g) with
@@ -12,7 +12,7 @@
 #     nls.control(tol = 1e-7): the parameters are then within ~1e-7 relative of the
 #     least-squares optimum (tighter tolerances fail on rounding, as nls does when the
 #     residual sum of squares cannot fall any further);
-#   - weights = 1 / y^2 (y: the blank-subtracted OD of the standard well);
+#   - weights = 1 / y or 1 / y^2 (y: the blank-subtracted OD of the standard well);
 #   - standards and samples are read back from the mean blank-subtracted OD of their
 #     replicate wells, by uniroot() on predict() in the log concentration (no closed
 #     form), samples multiplied by their dilution;
@@ -60,7 +60,7 @@ start4 <- list(A = min(means_std$y), B = max(means_std$y),
                scal = 1)
 
 fit_one <- function(model, weights) {
-  w <- if (weights == "none") rep(1, nrow(std)) else 1 / std$y^2
+  w <- switch(weights, "none" = rep(1, nrow(std)), "1/y" = 1 / std$y, "1/y^2" = 1 / std$y^2)
   std$w <- w
   f4 <- nls(y ~ SSfpl(lx, A, B, xmid, scal), data = std, start = start4, weights = w,
             control = ctl)
@@ -85,14 +85,14 @@ beyond <- function(fit, y) {
 }
 
 params <- list(); fits <- list(); stds <- list(); smps <- list()
-for (model in c("4pl", "5pl")) for (weights in c("none", "1/y^2")) {
+for (model in c("4pl", "5pl")) for (weights in c("none", "1/y", "1/y^2")) {
   fit <- fit_one(model, weights)
   stopifnot(fit$convInfo$isConv)
   co <- summary(fit)$coefficients
   nm <- c(A = "r0", B = "rinf", xmid = "xmid", scal = "scal", g = "g")
   params[[length(params) + 1]] <- data.frame(model = model, weights = weights,
     parameter = unname(nm[rownames(co)]), estimate = co[, 1], se = co[, 2])
-  w <- if (weights == "none") rep(1, nrow(std)) else 1 / std$y^2
+  w <- switch(weights, "none" = rep(1, nrow(std)), "1/y" = 1 / std$y, "1/y^2" = 1 / std$y^2)
   r <- residuals(fit)  # unweighted: y - fitted
   rss <- sum(w * r^2)
   ybar <- sum(w * std$y) / sum(w)
@@ -131,6 +131,6 @@ wcsv(fits, "reference_fit.csv")
 wcsv(stds, "reference_standards.csv")
 wcsv(smps, "reference_samples.csv")
 cat("nls convergence (achieved tolerance):\n")
-for (model in c("4pl", "5pl")) for (weights in c("none", "1/y^2")) {
+for (model in c("4pl", "5pl")) for (weights in c("none", "1/y", "1/y^2")) {
   cat(sprintf("  %s %s: %.3g\n", model, weights, fit_one(model, weights)$convInfo$finTol))
 }
