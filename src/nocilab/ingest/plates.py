@@ -104,6 +104,10 @@ def read_layout(path: str | Path, *, sheet: str | None = None,
             problems.append(Problem(src, f"no column {col!r}; a layout needs columns well, kind "
                                          "and, as the kinds need them, concentration, sample, "
                                          "dilution"))
+    for col in ("od", "saturated"):
+        if col in cells.columns:
+            problems.append(Problem(src, f"column {col!r} belongs in the reader's export, not in "
+                                         "the layout"))
     if problems:
         raise ImportProblems(sh.file, problems)
     for col in ("sample", "dilution", "concentration"):
