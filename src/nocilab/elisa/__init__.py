@@ -11,10 +11,14 @@ Pure calculators (arrays and tidy frames in, frozen dataclasses out, no I/O):
   limits) and reads the samples back, multiplied by their dilution; a sample outside
   the range is censored with its bound, never extrapolated.
 - :func:`subtract_blank` and :func:`replicate_cv` are the pieces it uses.
+- :func:`half_lives` estimates the clearance of the injected human IgG: each animal's
+  elimination half-life by a log-linear fit of its post-dosing serum concentrations,
+  with a confidence interval, and the geometric mean per group.
 
 Reading plate-reader exports and layouts is :mod:`nocilab.ingest.plates`.
 """
 
+from nocilab.elisa._clearance import Clearance, half_lives
 from nocilab.elisa._fit import WEIGHTS, CurveFit, CurveFitError, Parameter, fit_curve
 from nocilab.elisa._logistic import MODELS, PARAMETERS
 from nocilab.elisa._plate import (
@@ -38,12 +42,14 @@ __all__ = [
     "STANDARD_COLUMNS",
     "WEIGHTS",
     "WELL_COLUMNS",
+    "Clearance",
     "CurveFit",
     "CurveFitError",
     "Parameter",
     "PlateResult",
     "analyse_plate",
     "fit_curve",
+    "half_lives",
     "replicate_cv",
     "subtract_blank",
 ]

@@ -14,6 +14,11 @@ Writes tests/data/elisa/:
     igg_plate_wells.csv    tidy: well, kind, sample, dilution, concentration, od
     igg_plate_layout.csv   the layout: well, kind, sample, dilution, concentration
     igg_plate_reader.csv   the reader's export: title lines, then an 8 x 12 grid
+    igg_serum_clearance.csv  human IgG in the serum of 8 mice (2 preparations), dosed on
+                           days 0-3, sampled on days 1-21: first-order elimination with a
+                           half-life of about 6 days per mouse, 12% log-normal noise; readings
+                           below 120 ug/mL are left-censored (the plates' LLOQ x dilution);
+                           mouse M8 lost after day 7
 """
 
 from __future__ import annotations
@@ -84,5 +89,26 @@ def main() -> None:
             fh.write(r + "," + ",".join(f"{v:.3f}" for v in grid.loc[r]) + "\n")
 
 
+def clearance() -> None:
+    rng = np.random.default_rng(20240510)
+    rows = []
+    for m in range(1, 9):
+        prep = "P1" if m <= 4 else "C1"
+        arm = "patient" if m <= 4 else "control"
+        half_life = 6.0 * rng.lognormal(0.0, 0.2)
+        peak = 1400.0 * rng.lognormal(0.0, 0.15)
+        for day in (1, 4, 7, 10, 14, 21):
+            if m == 8 and day > 7:
+                continue
+            level = peak * (0.7 if day == 1 else 0.5 ** ((day - 4) / half_life))
+            value = level * rng.lognormal(0.0, 0.12)
+            cens = "left" if value < 120.0 else "none"
+            rows.append(dict(animal=f"M{m}", preparation=prep, arm=arm, study_day=day,
+                             concentration=round(value, 2) if cens == "none" else np.nan,
+                             censored=cens, bound=120.0 if cens == "left" else np.nan))
+    pd.DataFrame(rows).to_csv(OUT / "igg_serum_clearance.csv", index=False, float_format="%.10g")
+
+
 if __name__ == "__main__":
     main()
+    clearance()
