@@ -365,10 +365,11 @@ def demo(
 
 
 def _register_commands() -> None:
-    from nocilab import cli_analysis, cli_design, cli_power
+    from nocilab import cli_analysis, cli_design, cli_elisa, cli_power
 
     cli_analysis.register(app)
     cli_design.register(app)
+    cli_elisa.register(app)
     cli_power.register(app)
 
 
