@@ -122,7 +122,7 @@ def check_readings(study: Study, stored: pd.DataFrame | None, candidates: pd.Dat
     writes = pd.concat([inserts, resolved[resolved["action"] == "correct"]], ignore_index=True)
     writes = _check_keys(writes, study, problems)
     writes = _parse_values(writes, study, problems)
-    writes = _refuse_repeats(writes, current, set(resolved["observation_id"]), problems)
+    writes = _refuse_repeats(writes, current, set(deletes["observation_id"]), problems)
     _check_state(writes, deletes, current, study, problems)
     out = pd.concat([writes, deletes], ignore_index=True).sort_values("_pos")
     out["value_num"] = pd.to_numeric(out["value_num"], errors="coerce").astype(float)
