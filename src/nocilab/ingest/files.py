@@ -92,14 +92,17 @@ def read_sheets(path: str | Path, *, sheet: str | None = None, skip_rows: int = 
     try:
         if suffix in (".csv", ".tsv", ".txt"):
             sep = "\t" if suffix == ".tsv" else ","
+            # blank lines are kept (and dropped below) so that row numbers stay the file's
             cells = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False,
-                                skiprows=skip_rows, skipinitialspace=True)
+                                skiprows=skip_rows, skipinitialspace=True,
+                                skip_blank_lines=False)
             return [Sheet(src, None, _clean_header(cells), first_row)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl chatters about headers and styles
             book = pd.read_excel(p, sheet_name=None, dtype=object, skiprows=skip_rows,
                                  engine="openpyxl", keep_default_na=False,
                                  na_values=[""])
+            _restore_formula_errors(p, book, skip_rows)
     except ImportProblems:
         raise
     except Exception as exc:  # the parser's own words are the most useful here
@@ -114,6 +117,29 @@ def read_sheets(path: str | Path, *, sheet: str | None = None, skip_rows: int = 
     if not sheets:
         raise ImportProblems(src, [Problem(src, "the workbook has no data")])
     return sheets
+
+
+def _restore_formula_errors(path: Path, book: dict[str, pd.DataFrame], skip_rows: int) -> None:
+    """Put formula errors (``#DIV/0!``, ``#N/A`` ...) back into the cells pandas read.
+
+    pandas reads a cell holding a formula error as an empty cell, so a reading whose
+    formula failed would vanish without a word; with the error text in its cell,
+    validation reports it like any other text in a numeric column.
+    """
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        for name, frame in book.items():
+            n_rows, n_cols = frame.shape
+            rows = wb[name].iter_rows(min_row=skip_rows + 2, max_row=skip_rows + 1 + n_rows,
+                                      max_col=n_cols)
+            for i, row in enumerate(rows):
+                for j, cell in enumerate(row):
+                    if getattr(cell, "data_type", None) == "e":
+                        frame.iat[i, j] = str(cell.value)
+    finally:
+        wb.close()
 
 
 def _clean_header(cells: pd.DataFrame) -> pd.DataFrame:
