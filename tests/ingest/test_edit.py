@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nocilab.cli import main
 from nocilab.demo.run import DEMO_MAPPINGS
@@ -251,3 +253,34 @@ def test_cli_correct_refuses_bad_values_and_derive_still_runs(study_dir, tmp_pat
     assert code == 0, err
     code, out, _ = run(capsys, "delete", study_dir, oid, "--reason", "animal excluded")
     assert code == 0 and f"observation {oid} deleted" in out
+
+
+_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-1000, 1000).map(str),
+    st.text(alphabet="0123456789.,-+eEinfaOX ", max_size=8),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(force=_VALUES, series=st.text(alphabet="XOxo Y-", max_size=9))
+def test_any_correction_is_refused_cleanly_or_keeps_the_study_derivable(study_dir, force,
+                                                                       series):
+    study, store = _import(study_dir, "paw_pressure_wide.xlsx", "von_frey.csv")
+    try:
+        targets = [(int(_one(store, "paw_pressure", "force_g").observation_id), force),
+                   (int(_one(store, "von_frey", "xo_series").observation_id), series)]
+        for oid, value in targets:
+            before = _state(store)
+            try:
+                correct_reading(study, store, oid, value, reason="fuzz", actor="tester")
+            except ReadingProblems as exc:
+                assert _state(store) == before
+                assert exc.problems and "nothing was written" in exc.render()
+        derived = derive_table(study, store)  # never an AttributeError, never a refusal
+        assert set(derived["assay"]) == {"paw_pressure", "von_frey"}
+    finally:  # the study folder is shared by the examples: start each from an empty store
+        store.close()
+        (study_dir / "nocilab.sqlite").unlink()

@@ -243,6 +243,9 @@ class Store:
 
         The corrected reading has exactly the ``value_num`` and ``value_text`` given.
         The old row keeps its value (see :meth:`history`). ``reason`` is required.
+        The store knows no study: the checks a value must pass (type, range, cut-off,
+        X/O series ...) are applied by :func:`nocilab.ingest.correct_reading`, which
+        front ends call instead of this method.
         Correcting a reading that was already corrected or deleted raises StoreError
         naming its current version.
         """
