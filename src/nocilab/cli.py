@@ -229,42 +229,41 @@ def observations(
         console.print(f"... {len(obs) - 50} more; use --out to write them all")
 
 
-def _parse_value(value: str) -> tuple[float | None, str | None]:
-    try:
-        return float(value), None
-    except ValueError:
-        return None, value
-
-
 @app.command()
 def correct(
     study_path: Path = STUDY_ARG,
     observation_id: int = typer.Argument(..., metavar="OBSERVATION", help="The observation to correct (see `nocilab observations`)."),
-    value: str = typer.Option(..., "--value", help="The corrected value."),
+    value: str = typer.Option(..., "--value", help="The corrected value (checked as an import checks it)."),
     reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit trail)."),
     by: str | None = BY_OPT,
 ) -> None:
     """Correct a raw reading: a new version is stored, the old one stays retrievable."""
+    from nocilab.ingest.edit import correct_reading
+
     study = _load(study_path)
-    num, text = _parse_value(value)
     with _open_store(study, create=False) as store:
-        new_id = store.correct_observation(observation_id, value_num=num, value_text=text,
-                                           actor=_actor(by), reason=reason)
+        new_id = correct_reading(study, store, observation_id, value, reason=reason,
+                                 actor=_actor(by))
     console.print(f"observation {observation_id} corrected; the new version is {new_id}")
 
 
 @app.command()
 def delete(
     study_path: Path = STUDY_ARG,
-    observation_id: int = typer.Argument(..., metavar="OBSERVATION", help="The observation to delete."),
+    observation_ids: list[int] = typer.Argument(
+        ..., metavar="OBSERVATION...", help="The observations to delete, together (e.g. the "
+                                            "xo_series and last_filament of one von Frey reading)."),
     reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit trail)."),
     by: str | None = BY_OPT,
 ) -> None:
-    """Delete a raw reading (it stays in the history and the audit trail)."""
+    """Delete raw readings (they stay in the history and the audit trail)."""
+    from nocilab.ingest.edit import delete_readings
+
     study = _load(study_path)
     with _open_store(study, create=False) as store:
-        store.delete_observation(observation_id, actor=_actor(by), reason=reason)
-    console.print(f"observation {observation_id} deleted")
+        delete_readings(study, store, observation_ids, reason=reason, actor=_actor(by))
+    shown = ", ".join(map(str, observation_ids))
+    console.print(f"observation{'s' if len(observation_ids) > 1 else ''} {shown} deleted")
 
 
 @app.command()

@@ -11,26 +11,67 @@ import numpy as np
 import pandas as pd
 
 from nocilab import schema
-from nocilab.assays.registry import derive_readings
+from nocilab.assays.registry import derive_readings, get_assay
+from nocilab.errors import AssayError, Problem, StoredReadingProblems
 from nocilab.model import Study
 
 
 def readings_frame(observations: pd.DataFrame, assay: str) -> pd.DataFrame:
     """One assay's current observations as readings: animal, study_day, trial + quantities."""
+    return _readings(observations, assay)[0]
+
+
+def _readings(observations: pd.DataFrame, assay: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The readings of one assay and, aligned with them, the observation id of each value.
+
+    Each quantity is one column whatever the stored kind of its values: a number quantity
+    holding a text (a store written before values were checked) stays a text, for the
+    assay's checks to report; a text quantity holding a number gets it as text.
+    """
     sub = observations[observations["assay"] == assay]
     keys = ["animal", "study_day", "trial"]
     if sub.empty:
-        return pd.DataFrame(columns=keys)
-    num = sub[sub["value_num"].notna()]
-    txt = sub[sub["value_num"].isna() & sub["value_text"].notna()]
-    parts = []
-    if not num.empty:
-        parts.append(num.pivot_table(index=keys, columns="quantity", values="value_num", aggfunc="first"))
-    if not txt.empty:
-        parts.append(txt.pivot(index=keys, columns="quantity", values="value_text"))
-    wide = pd.concat(parts, axis=1).reset_index()
+        return pd.DataFrame(columns=keys), pd.DataFrame()
+    kinds = {q.name: q.kind for q in get_assay(assay).quantities}
+    text = sub["value_text"].astype(object)
+    value = text.where(text.notna(), sub["value_num"].astype(object))
+    wide = (sub.assign(value=value)
+            .pivot_table(index=keys, columns="quantity", values="value", aggfunc="first"))
+    if "observation_id" in sub:
+        ids = sub.pivot_table(index=keys, columns="quantity", values="observation_id",
+                              aggfunc="first").reindex(index=wide.index)
+    else:
+        ids = pd.DataFrame(index=wide.index)
+    wide = wide.reset_index()
     wide.columns.name = None
-    return wide
+    for q in wide.columns.difference(keys):
+        col = wide[q]
+        if kinds.get(q) == "text":
+            wide[q] = col.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
+                              else v)
+            continue
+        num = pd.to_numeric(col, errors="coerce")
+        wide[q] = num if not (num.isna() & col.notna()).any() else col
+    return wide, ids.reset_index(drop=True)
+
+
+def _located(problems: list, readings: pd.DataFrame, ids: pd.DataFrame, assay: str) -> list[Problem]:
+    """The assay's cell problems named by observation id, animal, day, assay and quantity."""
+    out = []
+    for p in problems:
+        row = readings.loc[p.index]
+        oid = None
+        if p.quantity in ids.columns and pd.notna(ids.at[p.index, p.quantity]):
+            oid = int(ids.at[p.index, p.quantity])
+        elif len(ids.columns):
+            present = ids.loc[p.index].dropna()
+            oid = int(present.iloc[0]) if len(present) else None
+        what = f"{assay} {p.quantity}"
+        reading = f"animal {row['animal']}, day {row['study_day']}, {what}, trial {row['trial']}"
+        where = reading if oid is None else f"observation {oid} ({reading})"
+        value = p.value.item() if isinstance(p.value, np.generic) else p.value
+        out.append(Problem(where, p.why, value))
+    return out
 
 
 def derive_observations(observations: pd.DataFrame, study: Study, *,
@@ -40,21 +81,38 @@ def derive_observations(observations: pd.DataFrame, study: Study, *,
     ``assignments`` (columns animal, preparation, donor, arm) says which preparation,
     donor unit and arm each animal has; by default the study file's. While a study is
     blinded these hold codes (see :func:`nocilab.design.blinding.assignments`).
+
+    Raises
+    ------
+    StoredReadingProblems
+        Readings that the assays refuse (a store written before every value was
+        checked), every one named by observation id, animal, study day, assay and
+        quantity; nothing is derived.
     """
     out = []
+    problems: list[Problem] = []
     body_weight = None
     for assay in sorted(set(observations["assay"])):
         if assay not in study.schedule:
             continue
-        readings = readings_frame(observations, assay)
+        readings, ids = _readings(observations, assay)
         settings = study.assays[assay]
         if assay == "grip" and getattr(settings, "per_body_weight", False):
             if body_weight is None:
                 body_weight = _body_weight(observations, study)
             readings = readings.merge(body_weight, on=["animal", "study_day"], how="left")
-        values = derive_readings(assay, readings, settings)
+        try:
+            values = derive_readings(assay, readings, settings)
+        except AssayError:
+            found = get_assay(assay).check(readings, settings)
+            if not found:
+                raise
+            problems += _located(found, readings, ids, assay)
+            continue
         values.insert(2, "assay", assay)
         out.append(values)
+    if problems:
+        raise StoredReadingProblems(str(study.path), problems)
     if not out:
         return schema.empty(schema.DERIVED)
     derived = pd.concat(out, ignore_index=True)

@@ -4,7 +4,9 @@
 
     NocilabError
      ├── StudyFileError      study.toml is unreadable or invalid (carries every problem)
-     ├── ImportProblems      a raw-data file was rejected (carries every bad cell)
+     ├── ReadingProblems     readings to write were refused (carries every problem)
+     │    └── ImportProblems     a raw-data file was rejected (carries every bad cell)
+     ├── StoredReadingProblems  readings already in the store cannot be derived
      ├── SchemaError         a table passed between layers lacks or mistypes a column
      ├── AssayError          a calculator was given inputs it cannot use
      ├── StoreError          the database cannot be opened, migrated or written
@@ -110,12 +112,33 @@ class StudyFileError(_ProblemsError):
     exit_code = 2
 
 
-class ImportProblems(_ProblemsError):
+class ReadingProblems(_ProblemsError):
+    """Readings to write (new, corrected or deleted) were refused; ``problems`` lists
+    every one. Nothing was written."""
+
+    headline = "problems; nothing was written"
+    headline_one = "problem; nothing was written"
+    exit_code = 3
+
+
+class ImportProblems(ReadingProblems):
     """A raw-data file was rejected; ``problems`` lists every bad cell. Nothing was written."""
 
     headline = "problems; nothing was imported"
     headline_one = "problem; nothing was imported"
+
+
+class StoredReadingProblems(_ProblemsError):
+    """Readings in the store cannot be derived (a store written before its values were
+    checked); ``problems`` names each by observation id. Nothing was derived."""
+
+    headline = "bad readings in the store; nothing was derived"
+    headline_one = "bad reading in the store; nothing was derived"
     exit_code = 3
+
+    def render(self) -> str:
+        return (super().render() + "\n  correct them with `nocilab correct STUDY ID --value ... "
+                "--reason ...` or remove them with `nocilab delete STUDY ID --reason ...`")
 
 
 class TableProblems(ImportProblems):

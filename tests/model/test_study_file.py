@@ -325,6 +325,7 @@ filaments = "filaments/kit.csv"
         "dosing.days[2]": "expected a whole number",
         "animals[0].age_weeks": "not both",
         "animals[0].weight_g": "greater than 0",
+        "animals[0].preparation": "unknown preparation",
         "animals[1].id": "duplicate id",
         "arms": "no control arm",
         "schedule.paw_pressure": "listed 2 times",
@@ -333,8 +334,34 @@ filaments = "filaments/kit.csv"
     }
     for where, why in expected.items():
         assert why in find(problems, where).why
-    # nothing else: the invalid first M01 is not checked further (no cascade)
+    # nothing else: the invalid first M01 is checked for its own references, and nothing
+    # that refers to an invalid record is reported again (no cascade)
     assert len(problems) == len(expected), [str(p) for p in problems]
+
+
+def test_references_of_an_invalid_record_are_reported_with_its_type_errors(write_study):
+    data = base()
+    data["animals"][0]["weight_g"] = "heavy"          # a type error ...
+    data["animals"][0]["preparation"] = "IgG-P99"     # ... and an unknown preparation
+    data["donors"][1]["age"] = "old"
+    data["donors"][1]["arm"] = "patiënt"
+    data["preparations"][2]["volume_ul"] = -1
+    data["preparations"][2]["donors"] = ["P02", "P09"]
+    data["preparations"][3]["arm"] = [1]             # a bad key is reported once, as a type
+    data["preparations"][3]["volume_ul"] = "a lot"
+    problems = problems_of(write_study(data))
+    got = {p.where: p for p in problems}
+    assert set(got) == {
+        "animals[M01].weight_g", "animals[M01].preparation",
+        "donors[P02].age", "donors[P02].arm",
+        "preparations[pool-P].volume_ul", "preparations[pool-P].donors",
+        "preparations[saline].arm", "preparations[saline].volume_ul",
+    }, [str(p) for p in problems]
+    assert got["animals[M01].preparation"].why.startswith("unknown preparation; expected one of")
+    assert got["animals[M01].preparation"].value == "IgG-P99"
+    assert got["donors[P02].arm"].value == "patiënt"
+    assert got["preparations[pool-P].donors"].value == "P09"
+    assert "unknown" not in got["preparations[saline].arm"].why
 
 
 # -- files referred to --------------------------------------------------------------------

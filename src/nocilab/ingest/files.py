@@ -2,6 +2,8 @@
 
 Cells are kept as found (strings for CSV, Python values for XLSX) so that validation
 can quote them back; row numbers are the ones a spreadsheet shows (header = row 1).
+Neither reader turns any text into a missing value: which cells mean "no reading" is
+decided in one place, :data:`MISSING_MARKERS`, the same for CSV and XLSX.
 """
 
 from __future__ import annotations
@@ -16,6 +18,17 @@ import pandas as pd
 from nocilab.errors import ImportProblems, Problem
 
 SUPPORTED = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
+
+MISSING_MARKERS = ("-", "\u2013", "\u2014", "n/a", "na", "nt", "not tested", "missing")
+"""Cell texts that mean "no reading" (not tested, missing), besides an empty cell.
+
+Compared after trimming spaces and ignoring case: ``-``, an en or em dash, ``n/a``,
+``NA``, ``nt``, ``not tested``, ``missing``. A reading cell holding one of them is left
+out of an import, in CSV and XLSX files alike; any other text in a numeric column is a
+bad cell.
+"""
+
+_MISSING = frozenset(("",) + MISSING_MARKERS)
 
 
 @dataclass(frozen=True)
@@ -79,13 +92,17 @@ def read_sheets(path: str | Path, *, sheet: str | None = None, skip_rows: int = 
     try:
         if suffix in (".csv", ".tsv", ".txt"):
             sep = "\t" if suffix == ".tsv" else ","
+            # blank lines are kept (and dropped below) so that row numbers stay the file's
             cells = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False,
-                                skiprows=skip_rows, skipinitialspace=True)
+                                skiprows=skip_rows, skipinitialspace=True,
+                                skip_blank_lines=False)
             return [Sheet(src, None, _clean_header(cells), first_row)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl chatters about headers and styles
             book = pd.read_excel(p, sheet_name=None, dtype=object, skiprows=skip_rows,
-                                 engine="openpyxl")
+                                 engine="openpyxl", keep_default_na=False,
+                                 na_values=[""])
+            _restore_formula_errors(p, book, skip_rows)
     except ImportProblems:
         raise
     except Exception as exc:  # the parser's own words are the most useful here
@@ -94,11 +111,35 @@ def read_sheets(path: str | Path, *, sheet: str | None = None, skip_rows: int = 
         if sheet not in book:
             raise ImportProblems(src, [Problem(src, f"no sheet named {sheet!r}; sheets are {', '.join(map(repr, book))}")])
         book = {sheet: book[sheet]}
-    sheets = [Sheet(src, name, _clean_header(frame), first_row)
-              for name, frame in book.items() if not frame.dropna(how="all").empty]
+    cleaned = {name: _clean_header(frame) for name, frame in book.items()}
+    sheets = [Sheet(src, name, frame, first_row)
+              for name, frame in cleaned.items() if not frame.empty]
     if not sheets:
         raise ImportProblems(src, [Problem(src, "the workbook has no data")])
     return sheets
+
+
+def _restore_formula_errors(path: Path, book: dict[str, pd.DataFrame], skip_rows: int) -> None:
+    """Put formula errors (``#DIV/0!``, ``#N/A`` ...) back into the cells pandas read.
+
+    pandas reads a cell holding a formula error as an empty cell, so a reading whose
+    formula failed would vanish without a word; with the error text in its cell,
+    validation reports it like any other text in a numeric column.
+    """
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        for name, frame in book.items():
+            n_rows, n_cols = frame.shape
+            rows = wb[name].iter_rows(min_row=skip_rows + 2, max_row=skip_rows + 1 + n_rows,
+                                      max_col=n_cols)
+            for i, row in enumerate(rows):
+                for j, cell in enumerate(row):
+                    if getattr(cell, "data_type", None) == "e":
+                        frame.iat[i, j] = str(cell.value)
+    finally:
+        wb.close()
 
 
 def _clean_header(cells: pd.DataFrame) -> pd.DataFrame:
@@ -119,8 +160,16 @@ def _is_blank(value: object) -> bool:
 
 
 def is_blank(series: pd.Series) -> pd.Series:
-    """Vectorised: which cells are empty (None, NaN, blank string)."""
-    return series.isna() | series.astype(str).str.strip().eq("")
+    """Vectorised: which cells hold no reading: empty (None, NaN, only spaces) or one of
+    :data:`MISSING_MARKERS` (any case)."""
+    return series.isna() | series.astype(str).str.strip().str.lower().isin(_MISSING)
+
+
+def is_missing_marker(value: object) -> bool:
+    """True when one value is empty or one of :data:`MISSING_MARKERS` (any case)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    return isinstance(value, str) and value.strip().lower() in _MISSING
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, *, sheet_name: str = "data") -> Path:

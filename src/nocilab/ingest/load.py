@@ -11,7 +11,7 @@ from nocilab.assays.registry import assay_names, get_assay
 from nocilab.errors import ImportProblems, Problem
 from nocilab.ingest.files import file_sha256, read_sheets
 from nocilab.ingest.layouts import long_cells, wide_cells
-from nocilab.ingest.validate import check_cells
+from nocilab.ingest.validate import OBSERVATION_ROWS, check_readings
 from nocilab.model import ImportMapping, Study
 from nocilab.store import Store
 
@@ -35,15 +35,9 @@ class ImportReport:
         return f"{self.file}: imported {self.n_readings} raw values ({parts}) as import {self.import_id}"
 
 
-def read_observations(path: str | Path, study: Study, mapping: ImportMapping, *,
-                      existing: pd.DataFrame | None = None,
-                      animal_codes: dict[str, str] | None = None) -> pd.DataFrame:
-    """Read and validate a file; return observation rows or raise ImportProblems.
-
-    Nothing is written. ``existing``: the store's current observations, to refuse
-    readings already stored.
-    """
-    src = str(path)
+def read_cells(path: str | Path, study: Study, mapping: ImportMapping
+               ) -> tuple[pd.DataFrame, list[Problem]]:
+    """The cells of a file as candidate readings, and the problems of its layout."""
     sheets = read_sheets(path, sheet=mapping.sheet, skip_rows=mapping.skip_rows or 0)
     quantities_of = {a: tuple(q.name for q in get_assay(a).quantities)
                      for a in assay_names() if a in study.schedule}
@@ -55,13 +49,32 @@ def read_observations(path: str | Path, study: Study, mapping: ImportMapping, *,
         else:
             frames.append(long_cells(sheet, mapping, quantities_of, problems))
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    rows, more = check_cells(cells, study, existing=existing, animal_codes=animal_codes)
-    problems += more
+    return cells, problems
+
+
+def _checked(src: str, cells: pd.DataFrame, problems: list[Problem], study: Study,
+             existing: pd.DataFrame | None, animal_codes: dict[str, str] | None
+             ) -> pd.DataFrame:
+    rows, more = check_readings(study, existing, cells, animal_codes=animal_codes)
+    problems = problems + more
     if problems:
         raise ImportProblems(src, problems)
     if rows.empty:
         raise ImportProblems(src, [Problem(src, "the file holds no readings")])
-    return rows
+    return rows[list(OBSERVATION_ROWS)]
+
+
+def read_observations(path: str | Path, study: Study, mapping: ImportMapping, *,
+                      existing: pd.DataFrame | None = None,
+                      animal_codes: dict[str, str] | None = None) -> pd.DataFrame:
+    """Read and validate a file; return observation rows or raise ImportProblems.
+
+    Nothing is written. ``existing``: the store's observations, to refuse readings
+    already stored and to check each reading with the stored quantities beside it (see
+    :func:`nocilab.ingest.validate.check_readings`).
+    """
+    cells, problems = read_cells(path, study, mapping)
+    return _checked(str(path), cells, problems, study, existing, animal_codes)
 
 
 def import_file(path: str | Path, study: Study, store: Store, mapping: ImportMapping, *,
@@ -70,7 +83,9 @@ def import_file(path: str | Path, study: Study, store: Store, mapping: ImportMap
 
     The same file (same bytes) imported twice adds nothing and reports it. A file with
     problems raises :class:`~nocilab.errors.ImportProblems` listing every bad cell, and
-    the store is left as it was.
+    the store is left as it was. The readings are checked by
+    :func:`nocilab.ingest.validate.check_readings` against the store as it is inside
+    the write transaction that adds them.
     """
     p = Path(path)
     if not p.is_file():
@@ -84,11 +99,14 @@ def import_file(path: str | Path, study: Study, store: Store, mapping: ImportMap
                                 else int(hit["id"].iloc[0]), {})
     from nocilab.design.blinding import animal_id_for_codes
 
-    rows = read_observations(p, study, mapping, existing=store.observations(),
-                             animal_codes=animal_id_for_codes(store))
+    codes = animal_id_for_codes(store)
+    cells, problems = read_cells(p, study, mapping)
     detail = mapping.model_dump_json(exclude_none=True)
-    result = store.import_observations(rows, file_name=p.name, file_sha256=sha, actor=actor,
-                                       detail=detail)
+    with store.transaction() as tx:
+        stored = store.observations(current_only=False, tx=tx)
+        rows = _checked(str(p), cells, problems, study, stored, codes)
+        result = store.import_observations(rows, file_name=p.name, file_sha256=sha, actor=actor,
+                                           detail=detail, tx=tx)
     by_assay = rows.groupby("assay").size().astype(int).to_dict()
     return ImportReport(str(p), sha, result.n_inserted, result.already_imported,
                         result.import_id, by_assay)

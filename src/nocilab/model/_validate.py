@@ -90,6 +90,7 @@ class _Validator:
         self.parts = Parts()
         self.raw_ids: dict[str, list[str]] = {}
         self.path_of: dict[str, dict[str, str]] = {}
+        self.invalid: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
 
     def add(self, where: str, why: str, value: object = None) -> None:
         self.problems.append(Problem(where=where, why=why, value=value))
@@ -160,6 +161,7 @@ class _Validator:
         raw = self.data.get(section, [])
         self.raw_ids[section] = []
         self.path_of[section] = {}
+        self.invalid[section] = []
         if not isinstance(raw, list):
             self.add(section, f"expected an array of tables [[{section}]]")
             return {}
@@ -181,9 +183,23 @@ class _Validator:
                 self.add(path, "expected a table", item)
                 continue
             record = self.validate(model, item, path)
-            if record is not None and record.id not in out:
+            if record is None:
+                self.invalid[section].append((path, item))
+            elif record.id not in out:
                 out[record.id] = record
         return out
+
+    def raw_refs(self, path: str, item: Mapping[str, Any], key: str) -> list[str]:
+        """The ids a record that failed validation names under ``key``, so that its
+        references are checked alongside its other problems; none when the key itself
+        was reported already."""
+        where = join_path(path, key)
+        if any(p.where == where or p.where.startswith(where + "[") for p in self.problems):
+            return []
+        value = item.get(key)
+        values = value if isinstance(value, list) else [value]
+        return [str(v).strip() for v in values
+                if isinstance(v, str | int) and not isinstance(v, bool) and str(v).strip()]
 
     def dosing(self) -> None:
         raw = self.data.get("dosing")
@@ -227,6 +243,10 @@ class _Validator:
             if donor.arm not in arms:
                 where = f"{self.path_of['donors'][did]}.arm"
                 self.add(where, "unknown arm; " + expected_one_of(arms), donor.arm)
+        for path, item in self.invalid["donors"]:
+            for arm in self.raw_refs(path, item, "arm"):
+                if arm not in arms:
+                    self.add(f"{path}.arm", "unknown arm; " + expected_one_of(arms), arm)
 
     def preparation_refs(self) -> None:
         arms = self.raw_ids["arms"]
@@ -269,6 +289,13 @@ class _Validator:
                 resolved = next(iter(of.values()))
             if resolved is not None and resolved != prep.arm:
                 self.parts.preparations[pid] = prep.model_copy(update={"arm": resolved})
+        for path, item in self.invalid["preparations"]:
+            for d in self.raw_refs(path, item, "donors"):
+                if d not in donors:
+                    self.add(f"{path}.donors", "unknown donor; " + expected_one_of(donors), d)
+            for arm in self.raw_refs(path, item, "arm"):
+                if arm not in arms:
+                    self.add(f"{path}.arm", "unknown arm; " + expected_one_of(arms), arm)
 
     def animal_refs(self) -> None:
         preps = self.raw_ids["preparations"]
@@ -287,6 +314,11 @@ class _Validator:
                     f"after the study start date {start.isoformat()} (study day 0)",
                     animal.birth_date,
                 )
+        for path, item in self.invalid["animals"]:
+            for prep in self.raw_refs(path, item, "preparation"):
+                if prep not in preps:
+                    self.add(f"{path}.preparation",
+                             "unknown preparation; " + expected_one_of(preps), prep)
 
     # -- assays ------------------------------------------------------------------------
 

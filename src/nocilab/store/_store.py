@@ -243,6 +243,9 @@ class Store:
 
         The corrected reading has exactly the ``value_num`` and ``value_text`` given.
         The old row keeps its value (see :meth:`history`). ``reason`` is required.
+        The store knows no study: the checks a value must pass (type, range, cut-off,
+        X/O series ...) are applied by :func:`nocilab.ingest.correct_reading`, which
+        front ends call instead of this method.
         Correcting a reading that was already corrected or deleted raises StoreError
         naming its current version.
         """
@@ -258,14 +261,20 @@ class Store:
             return _observations.delete_observation(w, observation_id, actor=actor,
                                                     reason=reason)
 
-    def observations(self, *, current_only: bool = True,
-                     assay: str | None = None) -> pd.DataFrame:
+    def observations(self, *, current_only: bool = True, assay: str | None = None,
+                     tx: Transaction | None = None) -> pd.DataFrame:
         """The readings, one row each, ordered by observation id.
 
         Columns: those of ``nocilab.schema.OBSERVATIONS`` then ``observation_id``; with
         ``current_only=False`` every version (superseded rows and tombstones too) and
-        also ``import_id``, ``superseded_by``, ``deleted``.
+        also ``import_id``, ``superseded_by``, ``deleted``. Given ``tx``, they are read
+        inside that write transaction (under its lock: what a check reads there cannot
+        change before the transaction writes).
         """
+        if tx is not None:
+            with self._writing(tx) as w:
+                return _read.observations(w.connection, current_only=current_only,
+                                          assay=assay)
         with self._reading() as conn:
             return _read.observations(conn, current_only=current_only, assay=assay)
 
