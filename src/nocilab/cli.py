@@ -321,11 +321,12 @@ def demo(
 
 
 def _register_commands() -> None:
-    from nocilab import cli_analysis, cli_design, cli_power
+    from nocilab import cli_analysis, cli_design, cli_power, cli_users
 
     cli_analysis.register(app)
     cli_design.register(app)
     cli_power.register(app)
+    cli_users.register(app)
 
 
 _register_commands()

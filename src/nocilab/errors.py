@@ -11,7 +11,9 @@
      │    └── AuditChainBroken   the audit chain does not verify
      ├── BlindingError       an action would reveal or needs the allocation key
      ├── DesignError         allocation or power constraints cannot be met
-     └── AnalysisError       a model or test cannot be computed on the data given
+     ├── AnalysisError       a model or test cannot be computed on the data given
+     └── AccountError        a user account cannot be added, found or changed
+          └── AuthenticationError   a login is refused (wrong password, disabled, throttled)
 
 The library raises these; the command line turns them into a clear message and a
 non-zero exit code. Anything else reaching the command line is a bug.
@@ -121,3 +123,17 @@ class DesignError(NocilabError):
 
 class AnalysisError(NocilabError):
     """A model or test cannot be computed on the data given."""
+
+
+class AccountError(NocilabError):
+    """A user account cannot be added, found or changed (duplicate, unknown, weak password)."""
+
+    exit_code = 7
+
+
+class AuthenticationError(AccountError):
+    """A login is refused. The message never says whether the username exists."""
+
+    def __init__(self, message: str, *, retry_after_s: int | None = None):
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
