@@ -5,6 +5,7 @@
     NocilabError
      ├── StudyFileError      study.toml is unreadable or invalid (carries every problem)
      ├── ImportProblems      a raw-data file was rejected (carries every bad cell)
+     │    └── ReadingAlreadyStored   a reading entered by hand is already stored
      ├── SchemaError         a table passed between layers lacks or mistypes a column
      ├── AssayError          a calculator was given inputs it cannot use
      ├── StoreError          the database cannot be opened, migrated or written
@@ -86,6 +87,18 @@ class ImportProblems(_ProblemsError):
     headline = "problems; nothing was imported"
     headline_one = "problem; nothing was imported"
     exit_code = 3
+
+
+class ReadingAlreadyStored(ImportProblems):
+    """A reading entered by hand is already stored: a second value must be a correction.
+
+    ``observation_ids`` maps each quantity of the stored reading to its observation id.
+    """
+
+    def __init__(self, source: str, problems: list[Problem],
+                 observation_ids: dict[str, int]):
+        self.observation_ids = dict(observation_ids)
+        super().__init__(source, problems)
 
 
 class SchemaError(NocilabError):
