@@ -8,6 +8,7 @@ Modules:
 - ``app``     :func:`create_app`: the app of one study, its error pages, its sessions.
 - ``auth``    sessions, role checks (:class:`~nocilab.web.auth.Allow`) and CSRF.
 - ``pages``   login, logout, the study page, static files.
+- ``entry``   blinded entry at the bench: sessions, X/O taps, numeric forms.
 """
 
 from nocilab.web.app import create_app

@@ -75,7 +75,9 @@ def render(request: Request, template: str, *, status_code: int = 200,
 
 def _error(request: Request, status: int, title: str, message: str, *,
            headers: dict[str, str] | None = None, **extra: Any) -> HTMLResponse:
-    return render(request, "error.html", status_code=status, headers=headers, title=title,
+    """The error page; for an HTMX request, the block it replaces (``#entry``)."""
+    name = "error_block.html" if request.headers.get("hx-request") else "error.html"
+    return render(request, name, status_code=status, headers=headers, title=title,
                   message=message, status=status, **extra)
 
 
@@ -116,9 +118,10 @@ def create_app(study_path: str | os.PathLike[str], *, secret_key: str | None = N
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie=SESSION_COOKIE,
                        max_age=int(idle_s), same_site="strict", https_only=secure_cookies)
     _handlers(app)
-    from nocilab.web import pages
+    from nocilab.web import entry, pages
 
     app.include_router(pages.router)
+    app.include_router(entry.router)
     return app
 
 
