@@ -191,3 +191,31 @@ def test_a_real_server_logs_in_over_http(study_folder):
         server.should_exit = True
         thread.join(timeout=10)
         app.state.web.store.close()
+
+
+def test_demo_creates_accounts_shown_once_that_log_in(tmp_path):
+    import io
+    import re
+
+    from rich.console import Console
+
+    from nocilab.demo import run_demo
+
+    buffer = io.StringIO()
+    run_demo(tmp_path / "demo", analyze=False, console=Console(file=buffer, width=200))
+    text = buffer.getvalue()
+    logins = dict(re.findall(r"^\s+(demo-\w+)\s+\w+\s+(\S+)$", text, re.M))
+    assert set(logins) == {"demo-admin", "demo-experimenter", "demo-analyst"}
+    app = create_app(tmp_path / "demo", secret_key="k")
+    try:
+        with TestClient(app) as client:
+            assert login(client, "demo-experimenter", logins["demo-experimenter"]).status_code == 303
+            page = client.get("/sessions/paw_pressure/-1")
+            assert page.status_code == 200 and "42 done" in page.text
+            store = app.state.web.store
+            assert [u.role for u in accounts.list_users(store)] == ["admin", "experimenter",
+                                                                    "analyst"]
+            assert not any(p in store.audit_events().to_json() for p in logins.values())
+            assert store.verify_audit().ok
+    finally:
+        app.state.web.store.close()
