@@ -39,7 +39,7 @@ from nocilab.assays._common import (
 from nocilab.assays._vf_dixon import dixon_k
 from nocilab.assays._vf_filaments import BUILTIN_SETS, FilamentSet, load_filament_set
 from nocilab.assays._vf_series import Prepared, SeriesProblem, prepare
-from nocilab.assays._vf_stepping import SeriesProgress, series_progress, start_position
+from nocilab.assays._vf_stepping import SeriesProgress, series_progress
 from nocilab.assays._vf_thresholds import (
     SUDO_COLUMNS,
     THRESHOLD_COLUMNS,
@@ -66,7 +66,6 @@ __all__ = [
     "load_filament_set",
     "series_problems",
     "series_progress",
-    "start_position",
     "sudo_thresholds",
     "thresholds",
 ]
