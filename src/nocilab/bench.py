@@ -44,6 +44,7 @@ __all__ = [
     "EntryForm",
     "EntryResult",
     "SessionAnimal",
+    "correct_reading",
     "entry_form",
     "enter_reading",
     "reading_value",
@@ -400,6 +401,70 @@ def enter_reading(study, store, *, code: str, assay: str, study_day: int, trial:
     stored = session_animal(study, store, assay, study_day, code)
     return EntryResult(code, assay, study_day, trial, result.import_id, result.n_inserted,
                        result.already_imported, stored.observation_ids.get(trial, {}))
+
+
+def correct_reading(study, store, *, code: str, assay: str, study_day: int, trial: int,
+                    values: dict[str, str], actor: str, reason: str) -> list[int]:
+    """Correct a stored reading: every quantity that changes, in one transaction.
+
+    The new values are checked as an entry is (:func:`enter_reading`); each changed
+    quantity is superseded by a corrected observation (the old one stays in its
+    history), a quantity the reading lacked is added, both with ``reason`` in their
+    audit events. Returns the new observation ids.
+
+    Raises
+    ------
+    ImportProblems
+        No reason, nothing stored for this trial, a value the importer would refuse, or
+        values that change nothing.
+    """
+    source = f"correction: {_source(code, assay, study_day, trial)[len(ENTRY_SOURCE) + 2:]}"
+    animal = session_animal(study, store, assay, study_day, code)
+    stored = animal.readings.get(trial)
+    if not stored:
+        raise ImportProblems(source, [Problem(source, f"nothing is stored for trial {trial}; "
+                                              "enter it instead of correcting it")])
+    if not isinstance(reason, str) or not reason.strip():
+        raise ImportProblems(source, [Problem(source, "a correction needs a reason (it is "
+                                              "recorded in the audit trail)")])
+    form = entry_form(assay, study.assay_settings(assay))
+    clean = {q: str(v).strip() for q, v in values.items() if v is not None and str(v).strip()}
+    missing = [q for q in form.quantities if q not in clean]
+    if missing:
+        raise ImportProblems(source, [Problem(source, f"no {q} entered") for q in missing])
+    cells = pd.DataFrame([{
+        "animal": code, "study_day": study_day, "trial": trial, "assay": assay,
+        "quantity": q, "raw": v, "where": f"{source}, {q}", "_day_where": source,
+        "_animal_where": source, "_trial_where": source} for q, v in clean.items()])
+    codes, _seed = _codes(study, store)
+    rows, problems = check_cells(cells, study, existing=None,
+                                 animal_codes=dict(zip(codes["animal_code"],
+                                                       codes["animal"], strict=True)))
+    if problems:
+        raise ImportProblems(source, problems)
+    ids = animal.observation_ids[trial]
+    new_ids: list[int] = []
+    changes = []
+    for r in rows.itertuples(index=False):
+        num = None if pd.isna(r.value_num) else float(r.value_num)
+        text = None if r.value_text is None or pd.isna(r.value_text) else str(r.value_text)
+        if stored.get(r.quantity) == _text(num, text):
+            continue
+        changes.append((r.quantity, num, text))
+    if not changes:
+        raise ImportProblems(source, [Problem(source, "the correction changes nothing")])
+    animal_id = dict(zip(codes["animal_code"], codes["animal"], strict=True))[code]
+    with store.transaction() as tx:
+        for quantity, num, text in changes:
+            if quantity in ids:
+                new_ids.append(store.correct_observation(ids[quantity], value_num=num,
+                                                         value_text=text, actor=actor,
+                                                         reason=reason.strip(), tx=tx))
+            else:
+                new_ids.append(store.add_observation(
+                    animal_id, study_day, assay, trial, quantity, value_num=num,
+                    value_text=text, actor=actor, reason=reason.strip(), tx=tx))
+    return new_ids
 
 
 def _already(source: str, animal: SessionAnimal, trial: int) -> ReadingAlreadyStored:

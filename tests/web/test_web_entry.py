@@ -101,7 +101,7 @@ def test_double_submits_add_nothing_and_a_second_value_is_refused(client_as, web
     other = dict(sent, token="f" * 32)
     refused = client.post(url + "/tap", data=other)
     assert refused.status_code == 409 and "already stored" in refused.text
-    assert "nocilab correct" in refused.text
+    assert f'href="{url}/1/correct"' in refused.text
     assert len(web.store.observations()) == n
     # the next visit shows the animal as done, with no form
     page = client.get(url).text
@@ -190,3 +190,59 @@ def test_unknown_sessions_and_codes_are_clear_pages(client_as):
     assert r.status_code == 400 and "no animal with the code" in r.text
     r = client.get("/sessions/von_frey/minus-one")
     assert r.status_code == 400 and "day" in r.text and "Traceback" not in r.text
+
+
+def test_a_stored_reading_is_corrected_with_a_reason_and_keeps_its_history(client_as, web):
+    client = client_as("experimenter")
+    code = _order(web, "von_frey", -1)[2]
+    url = f"/sessions/von_frey/-1/{code}"
+    html = client.get(url).text
+    for r in "XXXXX":
+        html = _tap(client, url, html, r)[0].text
+    assert f'href="{url}/1/correct"' in html
+    page = client.get(f"{url}/1/correct")
+    assert page.status_code == 200 and "XXXXX" in page.text
+
+    def send(**data):
+        return client.post(f"{url}/1/correct", data={"csrf_token": csrf_of(page.text), **data},
+                           follow_redirects=False)
+
+    r = send(xo_series="XXXOXOXO", reason="")
+    assert r.status_code == 422 and "needs a reason" in r.text
+    r = send(xo_series="XXXOX", reason="mis-tap")
+    assert r.status_code == 422 and "not complete" in r.text
+    r = send(xo_series="XXXXX", reason="mis-tap")
+    assert r.status_code == 422 and "changes nothing" in r.text
+    before = web.store.observations()
+    r = send(xo_series="xxxoxoxo", reason="mis-tap at stimulus 4")
+    assert r.status_code == 303
+    now = web.store.observations().set_index("quantity")
+    assert now.loc["xo_series", "value_text"] == "XXXOXOXO"
+    assert now.loc["filaments_used", "value_text"] == "5,4,3,2,3,2,3,2"
+    assert now.loc["last_filament", "value_text"] == "2"
+    assert len(now) == len(before)  # superseded, not added
+    old = before.set_index("quantity").loc["xo_series", "observation_id"]
+    history = web.store.history(int(old))
+    assert list(history["value_text"]) == ["XXXXX", "XXXOXOXO"]
+    assert history["reason"].iloc[-1] == "mis-tap at stimulus 4"
+    events = web.store.audit_events()
+    assert set(events[events["action"] == "correct"]["actor"]) == {"jk"}
+    assert web.store.verify_audit().ok
+    derived = derive_table(web.study, web.store)
+    assert (derived["censored"] == "none").all()  # no longer censored at the lightest
+    assert "corrected" in client.get(url).text
+
+
+def test_a_number_is_corrected_and_a_trial_not_stored_cannot_be(client_as, web):
+    client = client_as("admin")
+    code = _order(web, "body_weight", -1)[0]
+    url = f"/sessions/body_weight/-1/{code}"
+    assert client.get(f"{url}/1/correct").status_code == 404
+    html = client.get(url).text
+    client.post(url + "/save", data={"csrf_token": csrf_of(html), "trial": "1",
+                                     "token": TOKEN.search(html).group(1), "weight_g": "12.1"})
+    page = client.get(f"{url}/1/correct").text
+    r = client.post(f"{url}/1/correct", data={"csrf_token": csrf_of(page), "weight_g": "21.2",
+                                              "reason": "digits swapped"})
+    assert r.status_code == 200 and "corrected" in r.text
+    assert web.store.observations()["value_num"].tolist() == [21.2]

@@ -63,7 +63,8 @@ def _enter_some_readings(web) -> dict[str, str]:
     pp = bench.session_animals(study, store, "paw_pressure", -1)
     bench.enter_reading(study, store, code=pp[0].code, assay="paw_pressure", study_day=-1,
                         trial=1, values={"force_g": "120"}, actor="jk", token="s" * 32)
-    return {"assay": "von_frey", "day": "-1", "code": vf[0].code, "name": "htmx.min.js"}
+    return {"assay": "von_frey", "day": "-1", "code": vf[0].code, "trial": "1",
+            "name": "htmx.min.js"}
 
 
 def _request(app, role: str | None, method: str, url: str):

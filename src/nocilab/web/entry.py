@@ -8,6 +8,8 @@
   next filament by the up-down rule; the tap that completes the series stores it
   (:func:`nocilab.bench.enter_reading`) and the threshold is shown at once.
 - ``POST .../save``: one trial of a numeric assay (paw pressure, body weight ...).
+- ``GET|POST .../{trial}/correct``: correct a stored reading, with a reason (a von Frey
+  series is typed again as X/O; its filaments follow by the rule).
 
 Every write goes through :mod:`nocilab.bench` (the importer's checks and write path,
 the logged-in user as the audit actor). Nothing here shows an arm, donor or
@@ -144,6 +146,13 @@ def animal_page(request: Request, assay: str, day: int, code: str) -> Response:
     return render(request, "entry.html", **_animal_context(request, assay, day, code))
 
 
+def _already_page(request: Request, exc: ReadingAlreadyStored, url: str) -> Response:
+    name = "error_block.html" if request.headers.get("hx-request") else "error.html"
+    return render(request, name, status_code=409, title="Already stored",
+                  message=exc.render(), status=409, observation_ids=exc.observation_ids,
+                  correct_url=url)
+
+
 def _entry_response(request: Request, ctx: dict[str, Any], status: int = 200) -> Response:
     """The entry block alone for HTMX, the whole page otherwise."""
     name = "entry_block.html" if request.headers.get("hx-request") else "entry.html"
@@ -180,8 +189,8 @@ def tap(request: Request, assay: str, day: int, code: str, series: str = Form(""
         saved = bench.enter_reading(study, store, code=code, assay=assay, study_day=day,
                                     trial=trial, values=ctx["series_values"],
                                     actor=request.state.user.username, token=token)
-    except ReadingAlreadyStored:
-        raise
+    except ReadingAlreadyStored as exc:
+        return _already_page(request, exc, _correct_url(assay, day, code, trial))
     except ImportProblems as exc:
         full = _animal_context(request, assay, day, code, series=series, error=exc.render())
         full["token"], full["trial"] = token, trial
@@ -206,12 +215,71 @@ def save(request: Request, assay: str, day: int, code: str, trial: int = Form(..
         saved = bench.enter_reading(study, store, code=code, assay=assay, study_day=day,
                                     trial=trial, values=values,
                                     actor=request.state.user.username, token=token)
-    except ReadingAlreadyStored:
-        raise
+    except ReadingAlreadyStored as exc:
+        return _already_page(request, exc, _correct_url(assay, day, code, trial))
     except ImportProblems as exc:
         ctx = _animal_context(request, assay, day, code, error=exc.render())
         ctx.update(token=token, typed=values)
         return render(request, "entry.html", status_code=422, **ctx)
     what = "was already saved" if saved.already_saved else "saved"
     request.session["flash"] = f"{code}: {form.trial_label} {saved.trial} {what}."
+    return RedirectResponse(f"/sessions/{assay}/{day}/{code}", status_code=303)
+
+
+def _correct_url(assay: str, day: int, code: str, trial: int) -> str:
+    return f"/sessions/{assay}/{day}/{code}/{trial}/correct"
+
+
+def _correction_page(request: Request, assay: str, day: int, code: str, trial: int, *,
+                     error: str = "", typed: dict[str, str] | None = None,
+                     reason: str = "", status: int = 200) -> Response:
+    study, store, form = _session(request, assay, day)
+    animal = bench.session_animal(study, store, assay, day, code)
+    stored = animal.readings.get(trial)
+    if not stored:
+        return render(request, "error.html", status_code=404, title="Nothing to correct",
+                      message=f"{code} has no stored {form.trial_label} {trial} in "
+                              f"{assay} on day {day}.", status=404)
+    return render(request, "correct.html", status_code=status, assay=assay, day=day,
+                  form=form, animal=animal, trial=trial, stored=stored, error=error,
+                  typed=typed if typed is not None else dict(stored), reason=reason,
+                  ids=animal.observation_ids.get(trial, {}))
+
+
+@route(router, "GET", "/sessions/{assay}/{day}/{code}/{trial}/correct", *ENTRY_ROLES,
+       name="correct_page")
+def correct_page(request: Request, assay: str, day: int, code: str, trial: int) -> Response:
+    return _correction_page(request, assay, day, code, trial)
+
+
+@route(router, "POST", "/sessions/{assay}/{day}/{code}/{trial}/correct", *ENTRY_ROLES,
+       name="correct")
+def correct(request: Request, assay: str, day: int, code: str, trial: int,
+            reason: str = Form(""), xo_series: str = Form(""), force_g: str = Form(""),
+            latency_s: str = Form(""), count: str = Form(""), weight_g: str = Form(""),
+            distance_m: str = Form(""), counts: str = Form(""), fibres: str = Form(""),
+            length_mm: str = Form("")) -> Response:
+    study, store, form = _session(request, assay, day)
+    typed = {"force_g": force_g, "latency_s": latency_s, "count": count,
+             "weight_g": weight_g, "distance_m": distance_m, "counts": counts,
+             "fibres": fibres, "length_mm": length_mm}
+    try:
+        if form.kind == "series":  # the filaments follow from the responses by the rule
+            ctx = _series_context(study, assay, xo_series)
+            if ctx["series_values"] is None:
+                raise AssayError(f"the series {ctx['progress'].responses or '(empty)'} is not "
+                                 "complete by the study's stop rule")
+            values = ctx["series_values"]
+        else:
+            values = {f.quantity: typed[f.quantity] for f in form.fields}
+        new_ids = bench.correct_reading(study, store, code=code, assay=assay, study_day=day,
+                                        trial=trial, values=values,
+                                        actor=request.state.user.username, reason=reason)
+    except (AssayError, ImportProblems) as exc:
+        shown = {"xo_series": xo_series} if form.kind == "series" else typed
+        return _correction_page(request, assay, day, code, trial, error=exc.render(),
+                                typed=shown, reason=reason, status=422)
+    request.session["flash"] = (f"{code}: {form.trial_label} {trial} corrected (new "
+                                f"observations {', '.join(map(str, new_ids))}); the old "
+                                "values stay in the history.")
     return RedirectResponse(f"/sessions/{assay}/{day}/{code}", status_code=303)
