@@ -9,7 +9,7 @@ import time
 import httpx2 as httpx
 import pytest
 import uvicorn
-from conftest import PASSWORDS, csrf_of, login
+from _web_helpers import PASSWORDS, csrf_of, login
 from fastapi.testclient import TestClient
 
 from nocilab import accounts

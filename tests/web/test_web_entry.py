@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import csrf_of
+from _web_helpers import csrf_of
 
 from nocilab import bench
 from nocilab.derive import derive_table

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from _web_study import FAST_KDF, PASSPHRASE, study_data, write_study
-from conftest import PASSWORDS, ROLE_OF, csrf_of, login
+from _web_helpers import PASSWORDS, ROLE_OF, csrf_of, login
 from fastapi.testclient import TestClient
 
 from nocilab import accounts, bench

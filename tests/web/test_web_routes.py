@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from _web_study import PASSPHRASE, SECRET_NAMES
-from conftest import ROLE_OF, csrf_of, login
+from _web_helpers import ROLE_OF, csrf_of, login
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
