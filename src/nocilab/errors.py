@@ -5,7 +5,8 @@
     NocilabError
      ├── StudyFileError      study.toml is unreadable or invalid (carries every problem)
      ├── ReadingProblems     readings to write were refused (carries every problem)
-     │    └── ImportProblems     a raw-data file was rejected (carries every bad cell)
+     │    ├── ImportProblems     a raw-data file was rejected (carries every bad cell)
+     │    └── ReadingAlreadyStored   a reading entered by hand is already stored
      ├── StoredReadingProblems  readings already in the store cannot be derived
      ├── SchemaError         a table passed between layers lacks or mistypes a column
      ├── AssayError          a calculator was given inputs it cannot use
@@ -13,7 +14,9 @@
      │    └── AuditChainBroken   the audit chain does not verify
      ├── BlindingError       an action would reveal or needs the allocation key
      ├── DesignError         allocation or power constraints cannot be met
-     └── AnalysisError       a model or test cannot be computed on the data given
+     ├── AnalysisError       a model or test cannot be computed on the data given
+     └── AccountError        a user account cannot be added, found or changed
+          └── AuthenticationError   a login is refused (wrong password, disabled, throttled)
 
 The library raises these; the command line turns them into a clear message and a
 non-zero exit code. Anything else reaching the command line is a bug.
@@ -148,6 +151,18 @@ class TableProblems(ImportProblems):
     headline_one = "problem; no table was written"
 
 
+class ReadingAlreadyStored(ReadingProblems):
+    """A reading entered by hand is already stored: a second value must be a correction.
+
+    ``observation_ids`` maps each quantity of the stored reading to its observation id.
+    """
+
+    def __init__(self, source: str, problems: list[Problem],
+                 observation_ids: dict[str, int]):
+        self.observation_ids = dict(observation_ids)
+        super().__init__(source, problems)
+
+
 class SchemaError(NocilabError):
     """A tidy table lacks a required column or has one of the wrong type."""
 
@@ -183,3 +198,17 @@ class DesignError(NocilabError):
 
 class AnalysisError(NocilabError):
     """A model or test cannot be computed on the data given."""
+
+
+class AccountError(NocilabError):
+    """A user account cannot be added, found or changed (duplicate, unknown, weak password)."""
+
+    exit_code = 7
+
+
+class AuthenticationError(AccountError):
+    """A login is refused. The message never says whether the username exists."""
+
+    def __init__(self, message: str, *, retry_after_s: int | None = None):
+        self.retry_after_s = retry_after_s
+        super().__init__(message)

@@ -499,8 +499,9 @@ def test_public_surface_is_pinned():
     assert vf.__all__ == sorted(vf.__all__)
     assert vf.__all__ == [
         "ASSAY", "BUILTIN_SETS", "FilamentSet", "SUDO_COLUMNS", "SeriesProblem",
-        "THRESHOLD_COLUMNS", "check", "derive", "dixon_k", "load_filament_set",
-        "series_problems", "sudo_thresholds", "thresholds",
+        "SeriesProgress", "THRESHOLD_COLUMNS", "check", "derive", "dixon_k",
+        "load_filament_set", "series_problems", "series_progress", "sudo_thresholds",
+        "thresholds",
     ]
     assert list(thresholds(["OX"], [2], filaments="rat").columns) == list(vf.THRESHOLD_COLUMNS)
     assert list(sudo_thresholds(["OXOXO"], filaments="rat").columns) == list(vf.SUDO_COLUMNS)

@@ -8,6 +8,8 @@ Public surface
 - :func:`sudo_thresholds` -- thresholds by the simplified up-down method.
 - :func:`series_problems` -- every problem with recorded series, filaments and
   filament sequences (the up-down rule), as :class:`SeriesProblem` rows.
+- :func:`series_progress` -- a series being given: the next filament by the up-down
+  rule and whether the series is complete (:class:`SeriesProgress`).
 - :class:`FilamentSet`, :func:`load_filament_set`, :data:`BUILTIN_SETS` -- filament sets.
 - :data:`ASSAY` -- the registry entry: quantities ``xo_series``, ``last_filament``,
   ``filaments_used``, ``force_g``; ``check`` and ``derive`` per :mod:`nocilab.assays.base`.
@@ -37,6 +39,7 @@ from nocilab.assays._common import (
 from nocilab.assays._vf_dixon import dixon_k
 from nocilab.assays._vf_filaments import BUILTIN_SETS, FilamentSet, load_filament_set
 from nocilab.assays._vf_series import Prepared, SeriesProblem, prepare
+from nocilab.assays._vf_stepping import SeriesProgress, series_progress
 from nocilab.assays._vf_thresholds import (
     SUDO_COLUMNS,
     THRESHOLD_COLUMNS,
@@ -55,12 +58,14 @@ __all__ = [
     "FilamentSet",
     "SUDO_COLUMNS",
     "SeriesProblem",
+    "SeriesProgress",
     "THRESHOLD_COLUMNS",
     "check",
     "derive",
     "dixon_k",
     "load_filament_set",
     "series_problems",
+    "series_progress",
     "sudo_thresholds",
     "thresholds",
 ]

@@ -104,6 +104,7 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
 
             write_table(derived, out / "derived.csv")
             progress.update(t, completed=1)
+            logins = _demo_accounts(store)
             audit = store.verify_audit()
             if analyze:
                 from nocilab.report.analyze import analyze_study
@@ -120,8 +121,30 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
                       highlight=False)
     console.print(f"next: plan a study from this one as a pilot: nocilab power --from {out} "
                   "--outcome paw_pressure.threshold_g --effect 20", highlight=False)
+    console.print(f"web app: nocilab serve {out}  (then http://127.0.0.1:8000/); demo accounts, "
+                  "passwords shown only now:", highlight=False)
+    for name, role, password in logins:
+        console.print(f"  {name:<18} {role:<13} {password}", highlight=False)
     console.print(f"done in {time.perf_counter() - start:.1f} s")
     return derived
+
+
+DEMO_ACCOUNTS = (("demo-admin", "admin"), ("demo-experimenter", "experimenter"),
+                 ("demo-analyst", "analyst"))
+
+
+def _demo_accounts(store) -> list[tuple[str, str, str]]:
+    """One account per working role, each with a new random password (returned, not kept)."""
+    import secrets
+
+    from nocilab.accounts import add_user
+
+    out = []
+    for name, role in DEMO_ACCOUNTS:
+        password = secrets.token_urlsafe(12)
+        add_user(store, name, password, role=role, actor="nocilab-demo")
+        out.append((name, role, password))
+    return out
 
 
 def _is_demo(folder: Path) -> bool:

@@ -15,10 +15,12 @@ Modules:
 - ``_verify``        what :meth:`Store.verify_audit` detects, and what it cannot.
 - ``_tables``        the schema as SQLAlchemy Core tables.
 - ``_allocation``    the design layer's tables: allocation runs, encrypted keys, codes.
+- ``_users``         accounts (username, role, password hash, disabled) and their events.
 - ``_migrate``       Alembic from code; ``_engine`` engines and SQLite transactions.
 """
 
 from nocilab.store import _allocation  # noqa: F401  (registers the allocation tables)
+from nocilab.store import _users  # noqa: F401  (registers the users table)
 from nocilab.store._audit import GENESIS_HASH, AuditReport, event_hash
 from nocilab.store._migrate import head_revision, migrate_url
 from nocilab.store._observations import ImportResult

@@ -1,0 +1,508 @@
+"""At the bench: test sessions, their animals in testing order, readings entered by hand.
+
+A test session is one assay on one study day of the ``[schedule]``. This module gives
+
+- :func:`entry_form`: what one reading of an assay is made of (the fields of its form);
+- :func:`session_animals`: the animals of a session by code, in the session's random
+  testing order (the order of the printed test sheet), with what is stored for each;
+- :func:`schedule_progress`: per assay and day, how many animals are done, partly done
+  or missing, and whether a session is late;
+- :func:`enter_reading`: one reading typed in, checked by the importer's own checks
+  (:func:`nocilab.ingest.validate.check_cells`) and written by the importer's write path
+  (:meth:`Store.import_observations`: one transaction, the ``import`` and ``insert``
+  audit events carrying who entered it). Each form carries a token: sending the same
+  form twice adds nothing. A second value for a reading already stored is refused
+  (:class:`~nocilab.errors.ReadingAlreadyStored`): it must be a correction;
+- :func:`reading_value`: the derived value of one trial and of the animal's day, from
+  the same calculators as the derived table.
+
+Everything here shows animals by their codes (the animal id itself in an open study)
+and never an arm, donor or preparation: the bench is blinded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nocilab.assays.registry import derive_readings
+from nocilab.design.blinding import assignments, blinding_state
+from nocilab.design.sheets import session_order
+from nocilab.errors import (DesignError, Problem, ReadingAlreadyStored, ReadingProblems,
+                             StoreError)
+from nocilab.ingest.edit import write_changes
+from nocilab.ingest.validate import OBSERVATION_ROWS, check_readings
+from nocilab.store import _allocation as sa_alloc
+from nocilab.store._audit import canonical_json
+
+__all__ = [
+    "EntryField",
+    "EntryForm",
+    "EntryResult",
+    "SessionAnimal",
+    "correct_reading",
+    "entry_form",
+    "enter_reading",
+    "reading_value",
+    "schedule_progress",
+    "session_animals",
+]
+
+ENTRY_SOURCE = "web entry"
+"""The ``imports.file_name`` prefix of readings entered by hand."""
+
+
+@dataclass(frozen=True)
+class EntryField:
+    """One number or text of a reading: its quantity, a label and its limits."""
+
+    quantity: str
+    label: str
+    unit: str
+    minimum: float | None = None
+    maximum: float | None = None
+    step: str = "any"
+
+
+@dataclass(frozen=True)
+class EntryForm:
+    """What one reading of an assay holds, and how many make an animal's day.
+
+    ``kind`` is ``"series"`` (von Frey up-down or SUDO: X/O taps; the quantities stored
+    are ``xo_series``, ``last_filament`` and ``filaments_used``) or ``"numbers"`` (the
+    ``fields``). ``trials`` readings (trials, sections) are expected per animal and day.
+    ``cutoff`` is the cut-off above which nothing can be recorded (a reading at it is
+    censored), with ``cutoff_unit``.
+    """
+
+    assay: str
+    kind: str
+    method: str
+    trials: int
+    fields: tuple[EntryField, ...]
+    cutoff: float | None = None
+    cutoff_unit: str = ""
+
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        """The quantities every complete reading has."""
+        if self.kind == "series":
+            return ("xo_series",) if self.method == "sudo" else ("xo_series", "last_filament")
+        return tuple(f.quantity for f in self.fields)
+
+    @property
+    def trial_label(self) -> str:
+        return "section" if self.assay == "ienfd" else "trial"
+
+
+def entry_form(assay: str, settings: Any) -> EntryForm:
+    """The form of one reading of ``assay`` with its study settings."""
+    method = str(getattr(settings, "method", "") or "")
+    trials = int(getattr(settings, "trials", 1) or 1)
+    if assay == "von_frey" and method in ("up_down", "sudo"):
+        return EntryForm(assay, "series", method, trials, ())
+    if assay == "von_frey":
+        cut = settings.cutoff_g
+        return EntryForm(assay, "numbers", method, trials,
+                         (EntryField("force_g", "force", "g", 0.0, cut),), cut, "g")
+    if assay == "paw_pressure":
+        cut = settings.cutoff_g
+        return EntryForm(assay, "numbers", "", trials,
+                         (EntryField("force_g", "force", "g", 0.0, cut),), cut, "g")
+    if assay in ("cold_plate", "heat"):
+        if settings.mode == "count":
+            return EntryForm(assay, "numbers", settings.mode, trials,
+                             (EntryField("count", "count", "", 0.0, None, "1"),))
+        cut = settings.cutoff_s
+        return EntryForm(assay, "numbers", settings.mode, trials,
+                         (EntryField("latency_s", "latency", "s", 0.0, cut),), cut, "s")
+    if assay == "grip":
+        return EntryForm(assay, "numbers", "", trials,
+                         (EntryField("force_g", "peak force", "g", 0.0),))
+    if assay == "activity":
+        field = (EntryField("distance_m", "distance", "m", 0.0)
+                 if settings.quantity == "distance_m" else
+                 EntryField("counts", "counts", "", 0.0, None, "1"))
+        return EntryForm(assay, "numbers", "", 1, (field,))
+    if assay == "body_weight":
+        return EntryForm(assay, "numbers", "", 1, (EntryField("weight_g", "weight", "g", 0.0),))
+    if assay == "ienfd":
+        return EntryForm(assay, "numbers", "", int(settings.sections or 3),
+                         (EntryField("fibres", "fibres crossing", "", 0.0, None, "1"),
+                          EntryField("length_mm", "epidermis length", "mm", 0.0)))
+    raise DesignError(f"no entry form for the assay {assay!r}")
+
+
+# ---------------------------------------------------------------------- sessions
+
+def _check_session(study, assay: str, study_day: int) -> None:
+    if not study.scheduled(assay, study_day):
+        days = study.schedule.get(assay)
+        known = (f"scheduled on days {', '.join(map(str, days))}" if days else
+                 f"not scheduled (scheduled assays: {', '.join(study.schedule) or 'none'})")
+        raise DesignError(f"{assay} on study day {study_day} is not in the schedule; "
+                          f"{assay} is {known}")
+
+
+def _codes(study, store) -> tuple[pd.DataFrame, int]:
+    """Animal id and code of every animal, and the seed of the testing orders."""
+    state = blinding_state(study, store)
+    if state == "not allocated":
+        raise DesignError(f"study {study.info.id} is not allocated yet: animals get their "
+                          "codes and testing orders with `nocilab allocate`")
+    codes = assignments(study, store, reveal=False)[["animal", "animal_code"]]
+    run = sa_alloc.current_run(store)
+    if run is None:  # open study: the seed the printed sheets use
+        seed = int.from_bytes(hashlib.sha256(study.info.id.encode()).digest()[:8], "big")
+    else:
+        seed = run.order_seed
+    return codes, seed
+
+
+@dataclass(frozen=True)
+class SessionAnimal:
+    """One animal of a test session, as the bench sees it (codes only).
+
+    ``readings`` maps each stored trial to its values (quantity -> value as text) and
+    ``observation_ids`` each trial to its quantities' observation ids.
+    """
+
+    position: int
+    code: str
+    cage: str
+    sex: str
+    trials_done: int
+    trials_expected: int
+    readings: dict[int, dict[str, str]]
+    observation_ids: dict[int, dict[str, int]]
+
+    @property
+    def status(self) -> str:
+        """``done``, ``partial`` or ``missing``."""
+        if self.trials_done >= self.trials_expected:
+            return "done"
+        return "partial" if self.readings else "missing"
+
+    @property
+    def next_trial(self) -> int | None:
+        """The first trial not yet complete (None when done)."""
+        for trial in range(1, self.trials_expected + 1):
+            if trial not in self.readings:
+                return trial
+        return None
+
+
+def _text(value_num: Any, value_text: Any) -> str:
+    if value_text is not None and not (isinstance(value_text, float) and np.isnan(value_text)):
+        return str(value_text)
+    return f"{float(value_num):g}"
+
+
+def _stored(store, assay: str, study_day: int | None = None) -> pd.DataFrame:
+    obs = store.observations(assay=assay)
+    if study_day is not None:
+        obs = obs[obs["study_day"] == study_day]
+    return obs
+
+
+def _complete_trials(obs: pd.DataFrame, form: EntryForm) -> pd.DataFrame:
+    """Per animal, day: the number of trials holding every quantity of the form."""
+    need = set(form.quantities)
+    sub = obs[obs["quantity"].isin(need)]
+    per_trial = sub.groupby(["animal", "study_day", "trial"])["quantity"].nunique()
+    full = per_trial[per_trial == len(need)].reset_index()
+    return full.groupby(["animal", "study_day"]).size().rename("n_done").reset_index()
+
+
+def session_animals(study, store, assay: str, study_day: int) -> list[SessionAnimal]:
+    """The animals of one session in its testing order, with what is stored for each.
+
+    Raises DesignError when the session is not in the schedule or the study is not
+    allocated.
+    """
+    _check_session(study, assay, study_day)
+    codes, seed = _codes(study, store)
+    form = entry_form(assay, study.assay_settings(assay))
+    order = session_order(codes["animal_code"].tolist(), order_seed=seed, assay=assay,
+                          study_day=study_day)
+    animal_of = dict(zip(codes["animal_code"], codes["animal"], strict=True))
+    table = study.animal_table().set_index("animal")
+    obs = _stored(store, assay, study_day)
+    by_animal = {a: g for a, g in obs.groupby("animal")}
+    done = _complete_trials(obs, form).set_index("animal")["n_done"].to_dict()
+    out = []
+    for i, code in enumerate(order):
+        animal = animal_of[code]
+        readings: dict[int, dict[str, str]] = {}
+        ids: dict[int, dict[str, int]] = {}
+        g = by_animal.get(animal)
+        if g is not None:
+            for r in g.itertuples(index=False):
+                readings.setdefault(int(r.trial), {})[r.quantity] = _text(r.value_num,
+                                                                          r.value_text)
+                ids.setdefault(int(r.trial), {})[r.quantity] = int(r.observation_id)
+        out.append(SessionAnimal(position=i + 1, code=code, cage=str(table.at[animal, "cage"]),
+                                 sex=str(table.at[animal, "sex"]),
+                                 trials_done=int(done.get(animal, 0)),
+                                 trials_expected=form.trials, readings=readings,
+                                 observation_ids=ids))
+    return out
+
+
+def session_animal(study, store, assay: str, study_day: int, code: str) -> SessionAnimal:
+    """One animal of a session by its code; DesignError when it is not in the study."""
+    for a in session_animals(study, store, assay, study_day):
+        if a.code == code:
+            return a
+    raise DesignError(f"no animal with the code {code!r} in study {study.info.id}")
+
+
+def schedule_progress(study, store, *, today: dt.date | None = None) -> pd.DataFrame:
+    """The schedule's progress: one row per assay and study day.
+
+    Columns: ``assay``, ``study_day``, ``date`` (ISO text, "" without a
+    ``[study] start_date``), ``n_animals``, ``n_done``, ``n_partial``, ``n_missing``,
+    ``late`` (the date has passed and readings are missing). Sorted by day, then assay.
+    Works before allocation too (counts by animal id; nothing is shown per animal).
+    """
+    today = today or dt.date.today()
+    animals = set(study.animal_ids)
+    start = study.info.start_date
+    rows = []
+    for assay, days in study.schedule.items():
+        form = entry_form(assay, study.assay_settings(assay))
+        obs = _stored(store, assay)
+        obs = obs[obs["animal"].isin(animals)]
+        done = _complete_trials(obs, form)
+        any_reading = obs.groupby("study_day")["animal"].nunique().to_dict()
+        for day in days:
+            d = done[done["study_day"] == day]
+            n_done = int((d["n_done"] >= form.trials).sum())
+            n_any = int(any_reading.get(day, 0))
+            date = "" if start is None else (start + dt.timedelta(days=int(day))).isoformat()
+            missing = len(animals) - n_any
+            rows.append({"assay": assay, "study_day": int(day), "date": date,
+                         "n_animals": len(animals), "n_done": n_done,
+                         "n_partial": n_any - n_done, "n_missing": missing,
+                         "late": bool(date) and dt.date.fromisoformat(date) < today
+                         and n_done < len(animals)})
+    frame = pd.DataFrame(rows, columns=["assay", "study_day", "date", "n_animals", "n_done",
+                                        "n_partial", "n_missing", "late"])
+    return frame.sort_values(["study_day", "assay"], kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------- entering
+
+@dataclass(frozen=True)
+class EntryResult:
+    """What :func:`enter_reading` did.
+
+    ``already_saved`` is True (and nothing was written) when the same form had been
+    sent before; ``observation_ids`` maps each quantity to its stored observation.
+    """
+
+    code: str
+    assay: str
+    study_day: int
+    trial: int
+    import_id: int
+    n_inserted: int
+    already_saved: bool
+    observation_ids: dict[str, int]
+
+
+def entry_token() -> str:
+    """A fresh token for one entry form (sent back with it; makes re-sending harmless)."""
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+def _source(code: str, assay: str, study_day: int, trial: int) -> str:
+    return f"{ENTRY_SOURCE}: {assay}, day {study_day}, animal {code}, trial {trial}"
+
+
+def enter_reading(study, store, *, code: str, assay: str, study_day: int, trial: int,
+                  values: dict[str, str], actor: str, token: str) -> EntryResult:
+    """Store one reading typed in at the bench, all or nothing.
+
+    Parameters
+    ----------
+    study, store
+    code : str
+        The animal's code (as the session page lists it).
+    assay, study_day, trial
+        The session and the trial (section) of the reading.
+    values : dict
+        Quantity -> value as typed (text); every quantity of the assay's form.
+    actor : str
+        Who entered it (the logged-in user): the audit events carry it.
+    token : str
+        The form's token (:func:`entry_token`): a form sent twice is stored once.
+
+    Raises
+    ------
+    ReadingProblems
+        A value the importer would refuse (not a number, beyond the cut-off, a series
+        that breaks the up-down rule ...), each problem listed; nothing is written.
+    ReadingAlreadyStored
+        The reading is already stored (under another form): it must be corrected.
+    DesignError
+        The session is not scheduled, the study not allocated, the code unknown.
+    """
+    source = _source(code, assay, study_day, trial)
+    animal = session_animal(study, store, assay, study_day, code)  # checks session, code
+    form = entry_form(assay, study.assay_settings(assay))
+    if not isinstance(token, str) or len(token) < 16:
+        raise ReadingProblems(source, [Problem(source, "the form has no valid entry token; "
+                                              "reload the page")])
+    if not isinstance(trial, int) or not 1 <= trial <= form.trials:
+        raise ReadingProblems(source, [Problem(source, f"{form.trial_label} must be 1 to "
+                                              f"{form.trials}", trial)])
+    clean = {q: ("" if values.get(q) is None else str(values.get(q)).strip())
+             for q in (*form.quantities, "filaments_used") if q in values or
+             q in form.quantities}
+    missing = [q for q in form.quantities if not clean.get(q)]
+    if missing:
+        raise ReadingProblems(source, [Problem(source, f"no {q} entered") for q in missing])
+    payload = canonical_json({"assay": assay, "day": study_day, "code": code, "trial": trial,
+                              "values": clean, "token": token})
+    sha = hashlib.sha256(f"nocilab web entry v1\n{payload}".encode()).hexdigest()
+    imports = store.imports()
+    earlier = imports[imports["file_sha256"] == sha]
+    if not earlier.empty:
+        return EntryResult(code, assay, study_day, trial, int(earlier["import_id"].iloc[0]),
+                           0, True, animal.observation_ids.get(trial, {}))
+    if trial in animal.readings:
+        raise _already(source, animal, trial)
+    cells = pd.DataFrame([{
+        "animal": code, "study_day": study_day, "trial": trial, "assay": assay,
+        "quantity": q, "raw": v, "where": f"{source}, {q}", "_day_where": source,
+        "_animal_where": source, "_trial_where": source} for q, v in clean.items() if v])
+    codes, _seed = _codes(study, store)
+    animal_codes = dict(zip(codes["animal_code"], codes["animal"], strict=True))
+    try:
+        with store.transaction() as tx:
+            # the one check every write passes, against the store inside the write
+            rows, problems = check_readings(study, store.observations(current_only=False, tx=tx),
+                                            cells, animal_codes=animal_codes)
+            if problems:
+                raise ReadingProblems(source, problems)
+            result = store.import_observations(
+                rows[list(OBSERVATION_ROWS)], file_name=source, file_sha256=sha, actor=actor,
+                detail=json.dumps({"source": "web", "session": f"{assay}:{study_day}"}), tx=tx)
+    except (StoreError, ReadingProblems):
+        # another form may have stored this reading since the page was read
+        again = session_animal(study, store, assay, study_day, code)
+        if trial in again.readings:
+            raise _already(source, again, trial) from None
+        raise
+    stored = session_animal(study, store, assay, study_day, code)
+    return EntryResult(code, assay, study_day, trial, result.import_id, result.n_inserted,
+                       result.already_imported, stored.observation_ids.get(trial, {}))
+
+
+def correct_reading(study, store, *, code: str, assay: str, study_day: int, trial: int,
+                    values: dict[str, str], actor: str, reason: str) -> list[int]:
+    """Correct a stored reading: every quantity that changes, in one transaction.
+
+    The new values are checked as an entry is (:func:`enter_reading`); each changed
+    quantity is superseded by a corrected observation (the old one stays in its
+    history), a quantity the reading lacked is added, both with ``reason`` in their
+    audit events. Returns the new observation ids.
+
+    Raises
+    ------
+    ReadingProblems
+        No reason, nothing stored for this trial, a value the importer would refuse, or
+        values that change nothing.
+    """
+    source = f"correction: {_source(code, assay, study_day, trial)[len(ENTRY_SOURCE) + 2:]}"
+    animal = session_animal(study, store, assay, study_day, code)
+    stored = animal.readings.get(trial)
+    if not stored:
+        raise ReadingProblems(source, [Problem(source, f"nothing is stored for trial {trial}; "
+                                              "enter it instead of correcting it")])
+    if not isinstance(reason, str) or not reason.strip():
+        raise ReadingProblems(source, [Problem(source, "a correction needs a reason (it is "
+                                              "recorded in the audit trail)")])
+    form = entry_form(assay, study.assay_settings(assay))
+    clean = {q: str(v).strip() for q, v in values.items() if v is not None and str(v).strip()}
+    missing = [q for q in form.quantities if q not in clean]
+    if missing:
+        raise ReadingProblems(source, [Problem(source, f"no {q} entered") for q in missing])
+    ids = animal.observation_ids[trial]
+    changed = {q: v for q, v in clean.items() if stored.get(q) != v}
+    if not changed:
+        raise ReadingProblems(source, [Problem(source, "the correction changes nothing")])
+    codes, _seed = _codes(study, store)
+    animal_id = dict(zip(codes["animal_code"], codes["animal"], strict=True))[code]
+    changes = pd.DataFrame([
+        {"action": "correct", "observation_id": ids[q], "raw": v, "reason": reason.strip(),
+         "where": f"{source}, {q}"} if q in ids else
+        {"action": "insert", "animal": animal_id, "study_day": study_day, "assay": assay,
+         "trial": trial, "quantity": q, "raw": v, "reason": reason.strip(),
+         "where": f"{source}, {q}", "_day_where": source, "_animal_where": source,
+         "_trial_where": source}
+        for q, v in changed.items()])
+    return write_changes(study, store, changes, actor=actor, source=source)
+
+
+def _already(source: str, animal: SessionAnimal, trial: int) -> ReadingAlreadyStored:
+    ids = animal.observation_ids.get(trial, {})
+    listed = ", ".join(f"{q} {oid}" for q, oid in sorted(ids.items()))
+    return ReadingAlreadyStored(source, [Problem(
+        source, f"this reading is already stored (observation {listed}); a second value "
+                "must be a correction of the stored one, with a reason")], ids)
+
+
+def reading_value(study, store, assay: str, study_day: int, code: str, *,
+                  values: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """Derived values of one animal's session, from the derived table's calculators.
+
+    Returns ``{"trial": ..., "day": ...}``: ``trial`` the outcome of ``values`` alone
+    (one reading, stored or not; an empty frame when None), ``day`` the animal's row
+    of the derived table (:func:`nocilab.derive.derive_observations`) for this assay
+    and day. Frames have the columns outcome, value, unit, censored, bound, n_trials,
+    note: no arm, donor or preparation.
+    """
+    from nocilab.derive import derive_observations
+
+    settings = study.assay_settings(assay)
+    cols = ["outcome", "value", "unit", "censored", "bound", "n_trials", "note"]
+    out: dict[str, pd.DataFrame] = {"trial": pd.DataFrame(columns=cols),
+                                    "day": pd.DataFrame(columns=cols)}
+    if values:
+        frame = pd.DataFrame([{"animal": code, "study_day": study_day, "trial": 1,
+                               **{q: _as_value(q, v) for q, v in values.items()}}])
+        out["trial"] = derive_readings(assay, frame, settings)[cols].reset_index(drop=True)
+    codes, _seed = _codes(study, store)
+    animal = dict(zip(codes["animal_code"], codes["animal"], strict=True)).get(code)
+    if animal is None:
+        raise DesignError(f"no animal with the code {code!r} in study {study.info.id}")
+    obs = store.observations()
+    obs = obs[(obs["animal"] == animal) & ((obs["assay"] == assay) | (obs["assay"] == "body_weight"))]
+    if (obs["assay"] == assay).any():
+        derived = derive_observations(obs, study,
+                                      assignments=assignments(study, store, reveal=False))
+        day = derived[(derived["assay"] == assay) & (derived["study_day"] == study_day)]
+        out["day"] = day[cols].reset_index(drop=True)
+    return out
+
+
+_TEXT_QUANTITIES = ("xo_series", "last_filament", "filaments_used")
+
+
+def _as_value(quantity: str, value: str) -> Any:
+    if quantity in _TEXT_QUANTITIES:
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
