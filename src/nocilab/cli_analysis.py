@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -20,6 +21,21 @@ def _window(text: str | None) -> tuple[int | None, int | None]:
         return (int(lo) if lo.strip() else None, int(hi) if hi.strip() else None)
     except ValueError:
         raise NocilabError(f"--auc-window must be FIRST,LAST study days (e.g. 1,14); got {text!r}") from None
+
+
+def _baseline_days(text: str | None) -> tuple[float, ...] | None:
+    """``--baseline-days -3,-1`` as numbers; anything else is a usage error."""
+    if text is None or not text.strip():
+        return None
+    try:
+        days = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected study days separated by commas, e.g. -3,-1; "
+                                 f"got {text!r}", param_hint="'--baseline-days'") from None
+    if not all(math.isfinite(d) for d in days):
+        raise typer.BadParameter(f"expected finite study days, got {text!r}",
+                                 param_hint="'--baseline-days'")
+    return days
 
 
 def register(app: typer.Typer) -> None:
@@ -79,9 +95,7 @@ def register(app: typer.Typer) -> None:
         from nocilab.report.tidy_stats import run_tidy_stats
 
         console = Console()
-        days = None
-        if baseline_days:
-            days = tuple(float(x) for x in baseline_days.split(",") if x.strip())
+        days = _baseline_days(baseline_days)
         written = run_tidy_stats(table, value=value, arm=arm, day=day, animal=animal, donor=donor,
                                  control=control, baseline_days=days, baseline=baseline,
                                  posttest=posttest, direction=direction, sheet=sheet, out=out,

@@ -10,7 +10,7 @@ from _web_study import FAST_KDF, PASSPHRASE, write_study
 
 from nocilab import bench
 from nocilab.design.blinding import allocate_study
-from nocilab.errors import DesignError, ImportProblems, ReadingAlreadyStored
+from nocilab.errors import DesignError, ReadingProblems, ReadingAlreadyStored
 from nocilab.store import Store
 
 VF = {"xo_series": "OOXOXOO", "last_filament": "7", "filaments_used": "5,6,7,6,7,6,7"}
@@ -72,14 +72,14 @@ def test_every_bad_value_is_listed_and_nothing_is_written(blinded):
     study, store = blinded
     code = bench.session_animals(study, store, "von_frey", -1)[0].code
     bad = dict(VF, filaments_used="5,6,7,7,7,6,7")
-    with pytest.raises(ImportProblems) as err:
+    with pytest.raises(ReadingProblems) as err:
         bench.enter_reading(study, store, code=code, assay="von_frey", study_day=-1, trial=1,
                             values=bad, actor="jk", token="a" * 32)
     assert "the up-down rule gives" in err.value.render()
-    with pytest.raises(ImportProblems, match="no last_filament entered"):
+    with pytest.raises(ReadingProblems, match="no last_filament entered"):
         bench.enter_reading(study, store, code=code, assay="von_frey", study_day=-1, trial=1,
                             values={"xo_series": "OX"}, actor="jk", token="b" * 32)
-    with pytest.raises(ImportProblems, match="trial must be 1 to 1"):
+    with pytest.raises(ReadingProblems, match="trial must be 1 to 1"):
         bench.enter_reading(study, store, code=code, assay="von_frey", study_day=-1, trial=2,
                             values=VF, actor="jk", token="c" * 32)
     with pytest.raises(DesignError, match="no animal with the code"):

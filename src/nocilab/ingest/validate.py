@@ -188,7 +188,7 @@ def _as_text(raw: pd.Series) -> pd.Series:
 
 def _as_int(raw: pd.Series) -> pd.Series:
     num = pd.to_numeric(_as_text(raw).str.replace("+", "", regex=False), errors="coerce")
-    ok = num.notna() & (num == np.round(num))
+    ok = num.notna() & np.isfinite(num) & (num == np.round(num))
     return num.where(ok)
 
 
