@@ -56,6 +56,11 @@ def test_report_is_self_contained_and_says_what_it_did(report_dir):
     prov = pd.read_csv(report_dir / "results" / "provenance.csv")
     assert prov["value"].str.contains("sha256:").sum() >= 4
     assert "sealed" not in prov["value"].str.cat()
+    # settings are written as values, not Python reprs
+    settings = prov.set_index("item").loc["settings", "value"]
+    assert "baseline_days: -3, -1;" in settings, settings
+    assert not re.search(r"np\.|\(|\{|'", settings), settings
+    assert "baseline_days: -3, -1;" in page
 
 
 def test_numbers_in_report_come_from_the_results_tables(report_dir):

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from nocilab import __version__
+from nocilab.report._plain import settings_text
 from nocilab.report.html import fmt_num, fmt_p, render_report, table_html
 
 OUTCOME_TITLES = {
@@ -523,7 +524,7 @@ def _provenance(inputs: ReportInputs) -> list[tuple[str, str]]:
     if inputs.seed:
         rows.append(("seed", inputs.seed))
     a = inputs.analysis.settings
-    rows.append(("settings", ", ".join(f"{k}={v}" for k, v in a.items())))
+    rows.append(("settings", settings_text(a)))
     rows.append(("software", f"nocilab {__version__}, numpy {np.__version__}, pandas {pd.__version__}, "
                              f"scipy {scipy.__version__}, matplotlib {matplotlib.__version__}"))
     return rows
