@@ -6,7 +6,8 @@ of it and writes::
     OUT/report.html          one self-contained page (figures inline as SVG)
     OUT/results/*.csv        every number in the report, one table per file
     OUT/results.xlsx         the same tables, one sheet each
-    OUT/results.pzfx         GraphPad Prism grouped tables, one per outcome
+    OUT/results.pzfx         GraphPad Prism grouped tables, one per outcome, each with
+                             a column table of the donor means the donor-level test uses
     OUT/figures/*.png|pdf|svg
 
 Nothing here computes statistics; the words of the report (key results, methods) are
@@ -425,7 +426,13 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
     ``workers``: processes drawing figures (default: one per core; 1 draws in this one).
     """
     from nocilab.report.arrive import arrive_checklist
-    from nocilab.report.exports import tables_by_outcome, write_csv_tables, write_pzfx, write_xlsx
+    from nocilab.report.exports import (
+        donor_mean_tables,
+        tables_by_outcome,
+        write_csv_tables,
+        write_pzfx,
+        write_xlsx,
+    )
     out.mkdir(parents=True, exist_ok=True)
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
@@ -467,7 +474,8 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
     write_csv_tables(tables, out / "results")
     write_xlsx(tables, out / "results.xlsx")
     write_pzfx(out / "results.pzfx", tables_by_outcome(inputs.derived), control=inputs.control,
-               arm_labels=inputs.arm_labels)
+               arm_labels=inputs.arm_labels,
+               donor_tables=donor_mean_tables(inputs.derived, analysis))
     arms = []
     for arm in [inputs.control] + sorted(a for a in inputs.derived["arm"].unique() if a != inputs.control):
         g = inputs.derived[inputs.derived["arm"] == arm]
