@@ -108,7 +108,7 @@ def main() -> int:
     print(f"\npower grid {n_cells} cells x {N} sims: in-process {t_grid:.2f} s, "
           f"Dask LocalCluster {t_dask:.2f} s (cluster start included); identical: "
           f"{grid.cells == grid_dask.cells}")
-    print(grid.smallest(0.8).message)
+    print(grid.choose(0.8).message)
     return 0
 
 

@@ -56,6 +56,23 @@ def _arm_names(n: int) -> tuple[str, ...]:
     return ("control",) + tuple(f"treatment {i}" for i in range(1, n + 1))
 
 
+def _grid_table(frame, target: float):
+    """The grid as a rich table: rows donors per arm, columns mice per donor; designs
+    the grid did not compute are left blank."""
+    from rich.table import Table
+
+    table = Table(title=f"Power (target {target:.0%}); rows: donors per arm, columns: mice "
+                        "per donor")
+    table.add_column("donors")
+    mice = sorted(int(m) for m in frame["mice_per_donor"].unique())
+    for m in mice:
+        table.add_column("1 mouse" if m == 1 else f"{m} mice", justify="right")
+    for d, rows in frame.groupby("donors_per_arm", sort=True):
+        power = dict(zip(rows["mice_per_donor"].astype(int), rows["power"], strict=True))
+        table.add_row(str(int(d)), *[f"{power[m]:.2f}" if m in power else "" for m in mice])
+    return table
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``power`` command to the app."""
 
@@ -103,17 +120,41 @@ def register(app: typer.Typer) -> None:
         sims: int = typer.Option(10_000, "--sims", help="Simulated studies per design."),
         seed: int = typer.Option(1, "--seed"),
         target: float = typer.Option(0.8, "--target", help="Power to reach."),
+        choose: str = typer.Option("fewest-animals", "--choose",
+                                   help="Which design reaching the target to choose: "
+                                        "fewest-animals (the reduction principle) or "
+                                        "fewest-donors; both are printed."),
+        donor_cost: float = typer.Option(0.0, "--donor-cost",
+                                         help="With fewest-animals: what one donor costs in "
+                                              "animals (e.g. 3: a design counts its mice "
+                                              "plus 3 per donor)."),
+        unit: str | None = typer.Option(None, "--unit",
+                                        help="Unit of the readings, to state the effect's "
+                                             "scale (e.g. g or s; default with --from: the "
+                                             "pilot outcome's)."),
         scheduler: str | None = typer.Option(None, "--scheduler",
                                              help="Dask: 'local' or a scheduler address (tcp://host:port)."),
     ) -> None:
         """Power of the donor-level test for a grid of donors x mice per donor, by simulation."""
         from rich.console import Console
-        from rich.table import Table
 
-        from nocilab.design.planning import pilot_variance, write_power_outputs
-        from nocilab.design.power import Effect, PowerDesign, VarianceComponents, power_grid
+        from nocilab.design.planning import pilot_variance, reading_unit, write_power_outputs
+        from nocilab.design.power import (
+            RULES,
+            Effect,
+            PowerDesign,
+            VarianceComponents,
+            plan_power,
+        )
 
         console = Console()
+        if choose not in RULES:
+            raise DesignError(f"--choose must be one of {', '.join(RULES)}; got {choose}")
+        if donor_cost != 0.0 and choose != "fewest-animals":
+            raise DesignError("--donor-cost weighs donors against animals for --choose "
+                              "fewest-animals; fewest-donors does not use it")
+        if not (donor_cost >= 0.0 and donor_cost < float("inf")):
+            raise DesignError(f"--donor-cost must be a number of animals >= 0; got {donor_cost:g}")
         day_list = _days(days, "days")
         pilot = None
         if from_study is not None:
@@ -126,6 +167,8 @@ def register(app: typer.Typer) -> None:
             study = load_study(from_study)
             with Store.open(study.database_url(), create=False) as store:
                 derived, how = pilot_table(study, store)
+            if unit is None:
+                unit = reading_unit(derived, outcome)
             if how:
                 console.print(how, highlight=False)
             win = _days(window, "window") if window else None
@@ -175,20 +218,14 @@ def register(app: typer.Typer) -> None:
             window=(win[0], win[-1]) if win else None, dropout=dropout, bounds=limits,
             baseline_mean=baseline_mean)
         with console.status(f"simulating {len(donor_sizes) * len(mice_sizes)} designs x {sims:,} studies"):
-            grid = power_grid(design, donors=donor_sizes, mice=mice_sizes, n_sims=sims, seed=seed,
-                              target=target, scheduler=scheduler)
-        summary = write_power_outputs(grid, design, out, target=target, pilot=pilot)
-        frame = grid.to_frame()
-        table = Table(title=f"Power (target {target:.0%}); rows: donors per arm, columns: mice per donor")
-        table.add_column("donors")
-        for m in mice_sizes:
-            table.add_column(f"{m} mice", justify="right")
-        for d in donor_sizes:
-            row = frame[frame["donors_per_arm"] == d].set_index("mice_per_donor")["power"]
-            table.add_row(str(d), *[f"{row[m]:.2f}" for m in mice_sizes])
-        console.print(table)
+            plan = plan_power(design, donors=donor_sizes, mice=mice_sizes, n_sims=sims,
+                              seed=seed, target=target, rule=choose, donor_cost=donor_cost,
+                              scheduler=scheduler)
+        summary = write_power_outputs(plan, design, out, pilot=pilot, unit=unit or "")
+        console.print(_grid_table(plan.grid.to_frame(), target))
         colour = "green" if summary["reached"] else "yellow"
-        console.print(f"[{colour}]{summary['message']}[/]", highlight=False)
+        for line in summary["lines"]:
+            console.print(f"[{colour}]{line}[/]", highlight=False)
         console.print(f"wrote {out}/power_grid.csv, power_curves.(png|pdf|svg), power_summary.json "
                       "and sample_size.txt (a paragraph for the protocol or ethics application)",
                       highlight=False)

@@ -10,7 +10,7 @@ import pytest
 from nocilab.cli import main
 
 
-def test_power_grid_outputs_and_smallest_design(tmp_path, capsys):
+def test_power_grid_outputs_and_the_chosen_design(tmp_path, capsys):
     out = tmp_path / "pw"
     code = main(["power", "--effect", "25", "--baseline-mean", "120", "--sd-donor", "12",
                  "--sd-animal", "10", "--sd-residual", "12", "--donors", "4-10", "--mice", "1-3",
@@ -23,13 +23,88 @@ def test_power_grid_outputs_and_smallest_design(tmp_path, capsys):
     for _, g in grid.groupby("mice_per_donor"):
         assert g.sort_values("donors_per_arm")["power"].is_monotonic_increasing
     summary = json.loads((out / "power_summary.json").read_text())
-    best = summary["smallest"]
-    chosen = grid[(grid.donors_per_arm == best["donors_per_arm"]) & (grid.mice_per_donor == best["mice_per_donor"])]
-    assert summary["reached"] and float(chosen["power"].iloc[0]) >= 0.8
-    assert not (grid[grid.donors_per_arm < best["donors_per_arm"]]["power"] >= 0.8).any()
+    assert summary["rule"] == "fewest-animals" and summary["reached"]
+    ok = grid[grid.power >= 0.8]
+    best = summary["chosen"]
+    assert best == summary["fewest_animals"]
+    assert best["n_animals"] == ok.n_animals.min() and best["power"] >= 0.8
+    donors = summary["fewest_donors"]
+    assert donors["donors_per_arm"] == ok.donors_per_arm.min()
     for ext in ("png", "pdf", "svg"):
         assert (out / f"power_curves.{ext}").is_file()
-    assert "reaches power 0.8" in text
+    assert "reaches power 0.8" in text and "fewest donors:" in text
+
+
+def test_power_chooses_the_fewest_animals_and_says_why(tmp_path, capsys):
+    """The README example: 6 x 5 (60 mice) has the fewest donors, but designs with far
+    fewer mice reach the target too; the fewest animals are chosen and both are shown."""
+    out = tmp_path / "pw"
+    assert main(["power", "--effect", "25", "--baseline-mean", "120", "--sd-donor", "12",
+                 "--sd-animal", "10", "--sd-residual", "12", "--sims", "4000",
+                 "--unit", "g", "--out", str(out)]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    grid = pd.read_csv(out / "power_grid.csv")
+    summary = json.loads((out / "power_summary.json").read_text())
+    chosen, donors = summary["chosen"], summary["fewest_donors"]
+    ok = grid[grid.power >= 0.8]
+    assert chosen["n_animals"] == ok.n_animals.min() < donors["n_animals"]
+    assert donors["donors_per_arm"] == ok.donors_per_arm.min()
+    statement = " ".join((out / "sample_size.txt").read_text().split())
+    assert ("the one with the fewest animals was chosen (the reduction principle; rule "
+            "fewest-animals)") in statement
+    assert (f"with {chosen['donors_per_arm']} donors per arm and "
+            f"{chosen['mice_per_donor']} mouse per donor ({chosen['n_animals']} mice in 2 "
+            "arms)") in statement
+    assert (f"The design with the fewest donors would be {donors['donors_per_arm']} donors "
+            f"per arm x {donors['mice_per_donor']} mice per donor ({donors['n_animals']} "
+            "mice)") in statement
+    # the effect's scale, everywhere it is summarised
+    scale = "effect 25 % of baseline = 30 g (baseline 120 g)"
+    assert scale in text and summary["effect"]["text"] == scale
+    assert summary["effect"]["magnitude"] == 30.0 and summary["effect"]["unit"] == "g"
+    assert "a decrease of 25 % of baseline = 30 g (baseline 120 g) at its peak" in statement
+    assert f"chosen (fewest animals, --choose fewest-animals): {chosen['donors_per_arm']} donors" in text
+    assert f"fewest donors: {donors['donors_per_arm']} donors per arm" in text
+
+    out2 = tmp_path / "pw2"
+    assert main(["power", "--effect", "25", "--baseline-mean", "120", "--sd-donor", "12",
+                 "--sd-animal", "10", "--sd-residual", "12", "--sims", "4000",
+                 "--choose", "fewest-donors", "--out", str(out2)]) == 0
+    text2 = " ".join(capsys.readouterr().out.split())
+    other = json.loads((out2 / "power_summary.json").read_text())
+    assert other["chosen"] == other["fewest_donors"] == donors
+    assert "fewest animals: " in text2
+    assert "rule fewest-donors" in (out2 / "sample_size.txt").read_text()
+    # no unit given: the amounts are in reading units
+    assert "effect 25 % of baseline = 30 (baseline 120, in reading units)" in text2
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--choose", "cheapest"], "--choose must be one of fewest-animals, fewest-donors"),
+    (["--choose", "fewest-donors", "--donor-cost", "2"], "--donor-cost"),
+    (["--donor-cost", "-1"], "--donor-cost must be a number of animals >= 0"),
+])
+def test_power_choice_options_are_checked(tmp_path, capsys, extra, words):
+    code = main(["power", "--effect", "25", "--baseline-mean", "120", "--sd-donor", "12",
+                 "--sd-animal", "10", "--sd-residual", "12", "--sims", "100",
+                 "--out", str(tmp_path / "x"), *extra])
+    err = capsys.readouterr().err
+    assert code != 0 and words in " ".join(err.split()) and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_power_with_a_donor_cost_takes_fewer_donors(tmp_path, capsys):
+    common = ["power", "--effect", "25", "--baseline-mean", "120", "--sd-donor", "12",
+              "--sd-animal", "10", "--sd-residual", "12", "--sims", "2000"]
+    assert main(common + ["--out", str(tmp_path / "a")]) == 0
+    assert main(common + ["--donor-cost", "10", "--out", str(tmp_path / "b")]) == 0
+    free = json.loads((tmp_path / "a" / "power_summary.json").read_text())
+    costly = json.loads((tmp_path / "b" / "power_summary.json").read_text())
+    assert costly["donor_cost"] == 10.0
+    assert costly["chosen"]["donors_per_arm"] < free["chosen"]["donors_per_arm"]
+    assert costly["chosen"]["n_animals"] > free["chosen"]["n_animals"]
+    assert "fewest animals (each donor counted as 10 animals)" in (
+        tmp_path / "b" / "sample_size.txt").read_text()
 
 
 @pytest.fixture
@@ -95,20 +170,25 @@ def test_power_with_lost_mice_plans_for_them(tmp_path, capsys):
     full = json.loads((tmp_path / "a" / "power_summary.json").read_text())
     lossy = json.loads((tmp_path / "b" / "power_summary.json").read_text())
     assert lossy["design"]["dropout"] == 0.3 and full["design"]["dropout"] == 0.0
-    assert lossy["smallest"]["donors_per_arm"] > full["smallest"]["donors_per_arm"]
+    assert lossy["chosen"]["donors_per_arm"] > full["chosen"]["donors_per_arm"]
     assert "30% expected lost" in text.replace("\n", " ")
     # a paragraph for the protocol or the ethics application, with the numbers it rests on
     statement = (tmp_path / "b" / "sample_size.txt").read_text()
-    best = lossy["smallest"]
+    best = lossy["chosen"]
     assert statement == lossy["statement"] + "\n"
-    assert (f"With {best['donors_per_arm']} donors per arm and {best['mice_per_donor']} mice "
+    assert (f"with {best['donors_per_arm']} donors per arm and {best['mice_per_donor']} mice "
             f"per donor ({best['n_animals']} mice in 2 arms), the power is "
             f"{best['power']:.2f}") in statement
     assert "allows for 30% of mice lost" in statement and "SD between donors 8," in statement
     assert "Student's t test on donor means" in statement and "seed 1" in statement
     smaller = pd.read_csv(tmp_path / "b" / "power_grid.csv")
     below = smaller[smaller.donors_per_arm == best["donors_per_arm"] - 1]["power"].iloc[0]
-    assert f"With {best['donors_per_arm'] - 1} donors per arm the power would be {below:.2f}" in statement
+    assert (f"The next smaller designs fall short: {best['donors_per_arm'] - 1} donors per arm "
+            f"x 2 mice per donor ({(best['donors_per_arm'] - 1) * 4} animals) has power "
+            f"{below:.2f}") in statement
+    # 2 mice per donor was given as one value: fixed, so fewer mice are not searched
+    assert set(smaller.mice_per_donor) == {2}
+    assert "2 mice per donor is the grid's only (fixed) number of mice" in statement
 
 
 def test_power_refuses_a_dropout_of_one(tmp_path, capsys):
@@ -157,3 +237,27 @@ def test_power_with_a_cut_off(tmp_path, capsys):
     assert "--sd-level" in capsys.readouterr().err
     assert main(common + ["--bounds", "27", "--sd-level", "3", "--out", str(tmp_path / "y")]) != 0
     assert "LOW,HIGH" in capsys.readouterr().err
+
+
+def test_power_extends_a_grid_whose_every_design_reaches_the_target(tmp_path, capsys):
+    out = tmp_path / "pw"
+    assert main(["power", "--effect", "40", "--baseline-mean", "120", "--sd-donor", "6",
+                 "--sd-animal", "5", "--sd-residual", "6", "--donors", "4-8", "--mice", "1-3",
+                 "--sims", "2000", "--out", str(out)]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    grid = pd.read_csv(out / "power_grid.csv")
+    summary = json.loads((out / "power_summary.json").read_text())
+    asked = grid[grid.donors_per_arm >= 4]
+    assert (asked.power >= 0.8).all()  # every design asked for reaches the target
+    assert grid.donors_per_arm.min() < 4 and summary["requested"]["donors_per_arm"][0] == 4
+    chosen = summary["chosen"]
+    below = grid[(grid.donors_per_arm == chosen["donors_per_arm"] - 1)
+                 & (grid.mice_per_donor == chosen["mice_per_donor"])]
+    assert chosen["donors_per_arm"] == 2 or (below.power < 0.8).all()
+    statement = " ".join((out / "sample_size.txt").read_text().split())
+    low = int(grid.donors_per_arm.min())
+    assert f"The grid was extended down to {low} donors per arm (from 4)" in statement
+    assert f"the grid was extended down to {low} donors per arm (from 4)" in text
+    for x in summary["next_smaller"]:
+        assert f"{x['donors_per_arm']} donors per arm x" in statement
+        assert f"has power {x['power']:.2f}" in statement

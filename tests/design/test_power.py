@@ -364,10 +364,11 @@ def test_public_surface_is_pinned():
 
     assert power.__all__ == sorted(power.__all__)
     assert set(power.__all__) == {
-        "ArmPower", "Effect", "GridCell", "GridChoice", "PowerDesign", "PowerGrid",
-        "PowerResult", "VarianceComponents", "arm_contrast_means", "cell_seed",
+        "ArmPower", "Effect", "GridCell", "GridChoice", "MIN_DONORS_PER_ARM", "NearbyDesign",
+        "PowerDesign", "PowerGrid", "PowerPlan", "PowerResult", "RULES", "VarianceComponents", "arm_contrast_means", "cell_seed",
         "contrast_weights", "donor_mean_variance", "donor_means_from_readings",
-        "donor_t_statistics", "donor_t_statistics_with_losses", "exact_power", "power_grid", "reference_design", "refit_power",
+        "donor_t_statistics", "donor_t_statistics_with_losses", "exact_power", "plan_power", "power_grid", "reference_design",
+        "refit_power", "rule_text",
         "simulate_power", "simulate_readings", "variance_from_fit",
     }
     assert all(hasattr(power, name) for name in power.__all__)

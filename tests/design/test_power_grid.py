@@ -80,37 +80,76 @@ def hand_grid(powers: dict[tuple[int, int], float], target: float = 0.8) -> Powe
                      method="sufficient")
 
 
-def test_smallest_prefers_fewest_donors_then_fewest_animals():
+def test_fewest_donors_rule_then_fewest_animals():
     g = hand_grid({(4, 6): 0.79, (5, 2): 0.70, (5, 4): 0.83, (5, 6): 0.86, (6, 1): 0.81,
                    (6, 2): 0.9})
-    best = g.smallest()
-    assert best.reached
+    best = g.choose(rule="fewest-donors")
+    assert best.reached and best.rule == "fewest-donors"
     assert (best.donors_per_arm, best.mice_per_donor, best.n_animals) == (5, 4, 40)
     assert best.power == pytest.approx(0.83)
     assert "5 donors per arm x 4 mice" in best.message
     # demanding the lower interval bound reach the target moves to a safer design
-    safe = g.smallest(0.825, conservative=True)
+    safe = g.choose(0.825, rule="fewest-donors", conservative=True)
     assert (safe.donors_per_arm, safe.mice_per_donor) == (5, 6)
 
 
-def test_smallest_says_when_no_design_reaches_the_target():
+def test_the_default_rule_is_the_fewest_animals():
+    # the designs of the issue: 6 x 5 (60 mice), 7 x 3 (42) and 8 x 2 (32) all reach 0.8
+    g = hand_grid({(6, 4): 0.79, (6, 5): 0.81, (7, 2): 0.77, (7, 3): 0.82, (8, 1): 0.70,
+                   (8, 2): 0.83})
+    best = g.choose()
+    assert best.rule == "fewest-animals" and best.rule_text == "fewest animals"
+    assert (best.donors_per_arm, best.mice_per_donor, best.n_animals) == (8, 2, 32)
+    fewest_donors = g.choose(rule="fewest-donors")
+    assert (fewest_donors.donors_per_arm, fewest_donors.n_animals) == (6, 60)
+
+
+def test_a_donor_cost_weighs_donors_against_animals():
+    g = hand_grid({(6, 5): 0.81, (7, 3): 0.82, (8, 2): 0.83})
+    # cost of a design: mice + cost x donors, over both arms
+    # cost 3: 8 x 2 -> 16*5 = 80, 7 x 3 -> 14*6 = 84, 6 x 5 -> 12*8 = 96
+    assert g.choose(donor_cost=3).donors_per_arm == 8
+    # cost 10: 8 x 2 -> 192, 7 x 3 -> 182, 6 x 5 -> 180
+    heavy = g.choose(donor_cost=10)
+    assert heavy.donors_per_arm == 6
+    assert heavy.rule_text == "fewest animals (each donor counted as 10 animals)"
+    # equal cost: the fewer donors win, then the higher power
+    tie = hand_grid({(4, 3): 0.81, (6, 2): 0.85, (12, 1): 0.9})
+    assert tie.choose().donors_per_arm == 4
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"rule": "cheapest"}, "rule"),
+    ({"donor_cost": -1}, "donor_cost"),
+    ({"donor_cost": float("nan")}, "donor_cost"),
+])
+def test_choose_arguments_are_checked(kwargs, field):
+    g = hand_grid({(4, 1): 0.9})
+    with pytest.raises(DesignError, match=field):
+        g.choose(**kwargs)
+
+
+def test_no_design_reaching_the_target_is_said():
     g = hand_grid({(4, 1): 0.3, (4, 2): 0.5, (5, 2): 0.6})
-    none = g.smallest(0.9)
-    assert not none.reached
-    assert none.donors_per_arm is None and none.power is None
-    assert "no design in the grid reaches power 0.9;" in none.message
-    assert "5 donors per arm x 2 mice" in none.message
+    for rule in ("fewest-animals", "fewest-donors"):
+        none = g.choose(0.9, rule=rule)
+        assert not none.reached
+        assert none.donors_per_arm is None and none.power is None
+        assert "no design in the grid reaches power 0.9;" in none.message
+        assert "5 donors per arm x 2 mice" in none.message
 
 
-def test_real_grid_smallest_reaches_target():
+def test_real_grid_choices_reach_the_target():
     g = power_grid(BASE, donors=range(3, 9), mice=range(1, 5), n_sims=2000, seed=3,
                    target=0.5)
-    best = g.smallest()
     f = g.to_frame()
-    assert best.reached and best.power >= 0.5
-    assert not (f[f.donors_per_arm < best.donors_per_arm].power >= 0.5).any()
-    same = f[(f.donors_per_arm == best.donors_per_arm) & (f.power >= 0.5)]
-    assert best.n_animals == same.n_animals.min()
+    ok = f[f.power >= 0.5]
+    donors = g.choose(rule="fewest-donors")
+    assert donors.reached and donors.power >= 0.5
+    assert donors.donors_per_arm == ok.donors_per_arm.min()
+    assert donors.n_animals == ok[ok.donors_per_arm == donors.donors_per_arm].n_animals.min()
+    animals = g.choose()
+    assert animals.n_animals == ok.n_animals.min()
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [

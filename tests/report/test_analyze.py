@@ -56,6 +56,11 @@ def test_report_is_self_contained_and_says_what_it_did(report_dir):
     prov = pd.read_csv(report_dir / "results" / "provenance.csv")
     assert prov["value"].str.contains("sha256:").sum() >= 4
     assert "sealed" not in prov["value"].str.cat()
+    # settings are written as values, not Python reprs
+    settings = prov.set_index("item").loc["settings", "value"]
+    assert "baseline_days: -3, -1;" in settings, settings
+    assert not re.search(r"np\.|\(|\{|'", settings), settings
+    assert "baseline_days: -3, -1;" in page
 
 
 def test_numbers_in_report_come_from_the_results_tables(report_dir):
@@ -162,3 +167,28 @@ def test_report_gives_the_planning_components_power_from_takes(report_dir, impor
     assert row["loglik"] == pytest.approx(pilot.loglik, abs=1e-6)
     assert row["sd_residual"] == pytest.approx(pilot.variance.sd_residual, rel=1e-3)
     assert row["rho"] == pytest.approx(pilot.variance.rho, abs=1e-3)
+
+
+def test_prism_file_holds_the_donor_means_the_donor_level_test_compared(report_dir):
+    """A Prism user reproduces the donor-level test from results.pzfx: an unpaired t test
+    (equal SDs) on each outcome's donor-mean columns gives results/donor_test.csv."""
+    import xml.etree.ElementTree as ET
+
+    from scipy import stats as sps
+
+    ns = {"p": "http://graphpad.com/prism/Prism.htm"}
+    root = ET.parse(report_dir / "results.pzfx").getroot()
+    tables = {t.find("p:Title", ns).text: t for t in root.findall("p:Table", ns)}
+    test = pd.read_csv(report_dir / "results" / "donor_test.csv")
+    assert len(test) >= 2
+    for r in test.itertuples(index=False):
+        table = tables[f"{r.assay}.{r.outcome} donor means"]
+        assert table.get("TableType") == "OneWay"
+        cols = {c.find("p:Title", ns).text: [float(x.text) for x in c.findall("p:Subcolumn/p:d", ns)]
+                for c in table.findall("p:YColumn", ns)}
+        control, treated = list(cols.values())  # control first
+        assert (len(treated), len(control)) == (r.n_units, r.n_units_control)
+        assert sum(treated) / len(treated) == pytest.approx(r.mean, rel=1e-12)
+        assert sum(control) / len(control) == pytest.approx(r.mean_control, rel=1e-12)
+        t = sps.ttest_ind(treated, control, equal_var=True)
+        assert t.statistic == pytest.approx(r.t, rel=1e-9) and t.pvalue == pytest.approx(r.p, rel=1e-8)

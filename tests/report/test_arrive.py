@@ -25,3 +25,16 @@ def test_missing_reporting_items_are_named(study_dir):
     assert table.loc[7, "status"] == "missing"
     assert table.loc[2, "status"] == "documented"  # the simulated study states its sample size
     assert "patient: 8 animals, 8 donor units" in table.loc[2, "evidence"]
+
+
+def test_animals_of_one_age_read_as_one_age(study_dir):
+    study = load_study(study_dir)
+    assert set(study.animal_table()["age_weeks"]) == {10.0}  # every simulated mouse is 10 weeks
+    evidence = arrive_checklist(study).set_index("item").loc[8, "evidence"]
+    assert "age 10 weeks" in evidence and "10-10" not in evidence, evidence
+
+
+def test_procedures_show_settings_as_values_not_python(study_dir):
+    evidence = arrive_checklist(load_study(study_dir)).set_index("item").loc[9, "evidence"]
+    assert "=False" not in evidence and "=True" not in evidence and "250.0" not in evidence
+    assert "cutoff_g=250" in evidence and "per_body_weight=no" in evidence

@@ -226,6 +226,70 @@ def test_write_pzfx_several_outcomes_one_table_each(tmp_path):
     assert path.read_bytes() == again.read_bytes()
 
 
+def _read_column_table(table: ET.Element) -> dict[str, list[float | None]]:
+    """Data set -> values of a column (one-way) table."""
+    out = {}
+    for col in table.findall("p:YColumn", NS):
+        (sub,) = col.findall("p:Subcolumn", NS)
+        out[col.find("p:Title", NS).text] = [None if c.text is None else float(c.text)
+                                             for c in sub.findall("p:d", NS)]
+    return out
+
+
+def test_write_pzfx_adds_the_donor_means_of_the_donor_level_test(tmp_path):
+    from scipy import stats as sps
+
+    from nocilab.report.exports import donor_means
+    from nocilab.stats.donor_test import donor_level_test
+
+    d = make_derived(donors={"patient": 4, "control": 3}, mice=3)
+    tables = tables_by_outcome(d)
+    means = donor_means(d, baseline_days=(-3, -1), window=(1, None))
+    path = write_pzfx(tmp_path / "study.pzfx", tables, control="control", created=WHEN,
+                      arm_labels={"patient": "FMS IgG", "control": "HC IgG"},
+                      donor_tables={"paw_pressure.threshold_g": means})
+    root = ET.parse(path).getroot()  # parses as XML
+    grouped, column = root.findall("p:Table", NS)
+    assert [r.get("ID") for r in root.findall("p:TableSequence/p:Ref", NS)] == ["Table0", "Table1"]
+    assert column.get("TableType") == "OneWay" and column.get("XFormat") == "none"
+    assert column.find("p:Title", NS).text == "paw_pressure.threshold_g donor means"
+    values = _read_column_table(column)
+    assert list(values) == ["HC IgG", "FMS IgG"]  # control first
+    assert len(values["FMS IgG"]) == 4 and len(values["HC IgG"]) == 3
+    # the donor means are the input of the donor-level test, number for number ...
+    units = means.units.set_index("unit")["value"]
+    assert values["FMS IgG"] == [units[f"donor P{j}"] for j in range(1, 5)]
+    assert values["HC IgG"] == [units[f"donor C{j}"] for j in range(1, 4)]
+    # ... so that Prism's unpaired t test on the two columns gives the test's t, df and p
+    test = donor_level_test(d, control="control", baseline_days=(-3, -1)).iloc[0]
+    t = sps.ttest_ind(values["FMS IgG"], values["HC IgG"], equal_var=True)
+    assert t.statistic == pytest.approx(test["t"], rel=1e-12)
+    assert t.pvalue == pytest.approx(test["p"], rel=1e-10)
+    assert len(values["FMS IgG"]) + len(values["HC IgG"]) - 2 == test["df"]
+    # each value is the mean over the donor's mice of their mean change from baseline
+    a1 = d[d["donor"] == "P1"]
+    per_animal = (a1[a1.study_day > 0].groupby("animal")["value"].mean()
+                  - a1[a1.study_day < 0].groupby("animal")["value"].mean())
+    assert values["FMS IgG"][0] == pytest.approx(per_animal.mean(), rel=1e-12)
+    notes = "".join(root.find("p:Info/p:Notes", NS).itertext())
+    assert "FMS IgG: 1 = P1 (3 mice), 2 = P2 (3 mice)" in notes
+    assert "mean change from baseline over days 2-7" in notes and "unpaired t test" in notes
+
+
+def test_write_pzfx_donor_means_are_checked(tmp_path):
+    from nocilab.report.exports import donor_means
+
+    d = make_derived()
+    means = donor_means(d, baseline_days=(-3, -1), window=(1, None))
+    with pytest.raises(NocilabError, match="donor means for cold_plate.x"):
+        write_pzfx(tmp_path / "a.pzfx", tables_by_outcome(d), control="control",
+                   donor_tables={"cold_plate.x": means})
+    with pytest.raises(NocilabError, match="no control arm 'vehicle'"):
+        write_pzfx(tmp_path / "b.pzfx", tables_by_outcome(d.replace({"control": "vehicle"})),
+                   control="vehicle", donor_tables={"paw_pressure.threshold_g": means})
+    assert not (tmp_path / "a.pzfx").exists() and not (tmp_path / "b.pzfx").exists()
+
+
 def test_pzfx_checks_its_input():
     d = make_derived()
     with pytest.raises(SchemaError, match="one outcome"):

@@ -189,6 +189,31 @@ def test_y_label_is_readable(outcome, unit, label):
 
 # ------------------------------------------------------------------ small multiples
 
+def _body_weights() -> pd.DataFrame:
+    d = make_derived(outcome="weight_g", cutoff=None, effect=0.0)
+    d["value"] = 20.0 + (d["value"] - 125.0) / 10.0  # about 17-23 g
+    d["assay"] = "body_weight"
+    return d
+
+
+def test_time_course_y_range_follows_the_data():
+    """Body weights of 17-23 g are not drawn on an axis from 0 (it flattens them);
+    thresholds that come near 0 still start at 0."""
+    weights = _body_weights()
+    ax = time_course(weights, control="control").axes[0]
+    lo, hi = ax.get_ylim()
+    assert 0 < lo <= weights["value"].min() and hi >= weights["value"].max()
+    assert (hi - lo) < 2 * (weights["value"].max() - weights["value"].min())
+    ax = donor_small_multiples(weights, control="control").axes[0]
+    assert ax.get_ylim()[0] > 0
+    d = make_derived(days=(21,), outcome="weight_g", cutoff=None, effect=0.0)
+    d["value"] = 20.0 + (d["value"] - 125.0) / 10.0
+    assert endpoint_dots(d, control="control").axes[0].get_ylim()[0] > 0
+    thresholds = make_derived(cutoff=None, effect=-100.0)  # down to about 20 g
+    assert thresholds["value"].min() > 0
+    assert time_course(thresholds, control="control").axes[0].get_ylim()[0] == 0
+
+
 def test_small_multiples_one_panel_per_donor_patients_first(derived):
     fig = donor_small_multiples(derived, control="control")
     titles = [ax.get_title(loc="left").split()[0] for ax in fig.axes]
@@ -229,8 +254,10 @@ def test_forest_one_row_per_donor_with_k_of_n_title():
                        arm_labels={"patient": "FMS IgG", "control": "HC IgG"})
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["P01", "P02", "P03", "C01", "C02"]
-    title = ax.get_title(loc="left")
+    title = fig.get_suptitle()
     assert "FMS IgG: 2 of 3 donors" in title and "HC IgG: 0 of 2 donors" in title
+    # the arms head their groups, as labels the layout makes room for
+    assert [t.get_text() for t in ax.get_yticklabels(minor=True)] == ["FMS IgG", "HC IgG"]
     points = {ln.get_gid(): ln for ln in ax.lines if (ln.get_gid() or "").startswith("donor_")}
     assert set(points) == {"donor_P01", "donor_P02", "donor_P03", "donor_C01"}
     assert points["donor_P01"].get_markerfacecolor() != "white"
@@ -240,6 +267,48 @@ def test_forest_one_row_per_donor_with_k_of_n_title():
     zero = [ln for ln in ax.lines if ln.get_gid() == "zero_line"]
     assert zero and zero[0].get_xdata()[0] == 0
     assert ax.get_xlabel() == "Difference from control, Threshold (g)"
+
+
+def _report_figure_width_px() -> float:
+    """The width the report shows a figure at (``figure svg { width: ...px }``)."""
+    from importlib.resources import files
+
+    css = (files("nocilab.report") / "templates" / "report.css").read_text()
+    return float(re.search(r"(?m)^figure svg \{[^}]*?width:\s*([0-9.]+)px", css).group(1))
+
+
+def _many_donors(n_patient: int = 8, n_control: int = 6) -> pd.DataFrame:
+    rows = []
+    for arm, k in (("patient", n_patient), ("control", n_control)):
+        for j in range(k):
+            rows.append({"donor": f"{arm[0].upper()}{j + 1:02d}", "arm": arm,
+                         "estimate": -500.0 if arm == "patient" else 5.0, "ci_low": -950.0,
+                         "ci_high": 250.0, "responder": arm == "patient"})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("labels", [
+    {"patient": "FMS patient IgG", "control": "Healthy-control IgG"},
+    {"patient": "Fibromyalgia patient IgG, high-titre pool",
+     "control": "Healthy-control IgG (pooled, commercial)"},
+])
+def test_forest_donor_labels_are_readable_at_the_reports_width(labels):
+    """The report shows every figure at one CSS width; a figure whose labels spill past
+    its width is saved wider and shown with smaller text (about 7 px before)."""
+    fig = donor_forest(_many_donors(), control="control", arm_labels=labels, unit="g·day",
+                       outcome_label="Paw-pressure withdrawal threshold, AUC of change from "
+                                     "baseline")
+    svg = ET.fromstring(figure_svg(fig, id_prefix="f"))
+    view_w = float(svg.get("viewBox").split()[2])
+    assert view_w <= fig.get_figwidth() * 72 + 0.5  # nothing spills past the figure's width
+    scale = _report_figure_width_px() / view_w  # px on the page per SVG unit
+    sizes = []
+    for g in svg.iter("{http://www.w3.org/2000/svg}g"):
+        if re.fullmatch(r"f-ytick_\d+", g.get("id", "")):
+            for t in g.iter("{http://www.w3.org/2000/svg}text"):
+                sizes.append(float(re.search(r"font-size: ([0-9.]+)px", t.get("style")).group(1)))
+    assert len(sizes) >= 14 + 2  # donors and the arm headers (a wrapped one has two lines)
+    assert min(sizes) * scale >= 10.0
 
 
 def test_forest_rejects_missing_columns_and_non_bool_responder():

@@ -28,12 +28,18 @@ class GridCell:
     result: PowerResult
 
 
+RULES = ("fewest-animals", "fewest-donors")
+
+
 @dataclass(frozen=True)
 class GridChoice:
-    """The smallest design of a grid that reaches a target power, or why there is none.
+    """The design of a grid that a rule picks among those reaching a target power.
 
-    ``reached`` says whether one does; when it does not, the size fields are None and
-    ``message`` names the best design of the grid.
+    ``rule`` is ``'fewest-animals'`` (the fewest mice in all arms, each donor counted as
+    ``donor_cost`` mice besides; ties to the fewest donors) or ``'fewest-donors'`` (the
+    fewest donors per arm; ties to the fewest mice). ``reached`` says whether any design
+    reaches the target; when none does, the size fields are None and ``message`` names
+    the most powerful design of the grid.
     """
 
     reached: bool
@@ -46,6 +52,23 @@ class GridChoice:
     ci_low: float | None
     ci_high: float | None
     message: str
+    rule: str = "fewest-animals"
+    donor_cost: float = 0.0
+
+    @property
+    def rule_text(self) -> str:
+        """The rule in words: 'fewest animals', 'fewest animals (each donor counted as
+        3 animals)' or 'fewest donors'."""
+        return rule_text(self.rule, self.donor_cost)
+
+
+def rule_text(rule: str, donor_cost: float = 0.0) -> str:
+    """A choice rule in words (see :class:`GridChoice`)."""
+    if rule == "fewest-donors":
+        return "fewest donors"
+    if donor_cost > 0:
+        return f"fewest animals (each donor counted as {donor_cost:g} animals)"
+    return "fewest animals"
 
 
 @dataclass(frozen=True)
@@ -72,19 +95,36 @@ class PowerGrid:
         frame = pd.DataFrame(rows, columns=list(GRID_COLUMNS))
         return frame.sort_values(["donors_per_arm", "mice_per_donor"], ignore_index=True)
 
-    def smallest(self, target: float | None = None, *, conservative: bool = False
-                 ) -> GridChoice:
-        """The design reaching ``target`` with the fewest donors, ties broken by the
-        fewest animals.
+    @property
+    def root_seed(self) -> np.random.SeedSequence:
+        """The root seed the cells' seeds are spawned from (:func:`cell_seed`)."""
+        return np.random.SeedSequence(self.seed, spawn_key=self.spawn_key)
 
-        ``conservative=True`` asks the lower end of the Monte-Carlo interval, not the
-        estimate, to reach the target. When no design does, ``reached`` is False and
-        the message says so and names the most powerful design of the grid.
+    def choose(self, target: float | None = None, *, rule: str = "fewest-animals",
+               donor_cost: float = 0.0, conservative: bool = False) -> GridChoice:
+        """The design a rule picks among those reaching ``target``.
+
+        Parameters
+        ----------
+        target : float, optional
+            Power to reach (default: the grid's target).
+        rule : {'fewest-animals', 'fewest-donors'}
+            ``'fewest-animals'`` (the reduction principle): the fewest mice in all arms,
+            ``donor_cost`` mice added per donor, ties to fewer donors, then higher power.
+            ``'fewest-donors'``: the fewest donors per arm, ties to fewer mice.
+        donor_cost : float
+            What a donor costs in animals (>= 0), for ``'fewest-animals'`` only: a
+            design of ``D`` donors and ``N`` mice counts ``N + donor_cost * D``.
+        conservative : bool
+            Ask the lower end of the Monte-Carlo interval, not the estimate, to reach
+            the target.
         """
         target = self.target if target is None else _target(target)
+        rule = _rule(rule)
+        cost = _finite("donor_cost", donor_cost, low=0.0)
         key = "ci_low" if conservative else "power"
         frame = self.to_frame()
-        ok = frame[frame[key] >= target]
+        ok = frame[frame[key] >= target].copy()
         what = "lower 95 % bound of power" if conservative else "power"
         if ok.empty:
             best = frame.sort_values(["power", "n_animals"], ascending=[False, True]).iloc[0]
@@ -93,8 +133,13 @@ class PowerGrid:
                    f"{mice_text(best.mice_per_donor)} per donor")
             return GridChoice(reached=False, target=target, conservative=conservative,
                               donors_per_arm=None, mice_per_donor=None, n_animals=None,
-                              power=None, ci_low=None, ci_high=None, message=msg)
-        row = ok.sort_values(["donors_per_arm", "n_animals"]).iloc[0]
+                              power=None, ci_low=None, ci_high=None, message=msg,
+                              rule=rule, donor_cost=cost)
+        arms = len(self.base_design.arms)
+        ok["cost"] = ok["n_animals"] + cost * arms * ok["donors_per_arm"]
+        order = (["cost", "donors_per_arm", "power"] if rule == "fewest-animals"
+                 else ["donors_per_arm", "n_animals", "power"])
+        row = ok.sort_values(order, ascending=[True, True, False], kind="stable").iloc[0]
         lost = self.base_design.dropout
         animals = (f"{int(row.n_animals)} animals allocated, {lost:.0%} expected lost"
                    if lost > 0 else f"{int(row.n_animals)} animals")
@@ -105,7 +150,14 @@ class PowerGrid:
                           donors_per_arm=int(row.donors_per_arm),
                           mice_per_donor=int(row.mice_per_donor),
                           n_animals=int(row.n_animals), power=float(row.power),
-                          ci_low=float(row.ci_low), ci_high=float(row.ci_high), message=msg)
+                          ci_low=float(row.ci_low), ci_high=float(row.ci_high), message=msg,
+                          rule=rule, donor_cost=cost)
+
+
+def _rule(rule: object) -> str:
+    if rule not in RULES:
+        raise _fail("rule", "must be one of fewest-animals, fewest-donors", rule)
+    return str(rule)
 
 
 def mice_text(n: object) -> str:
@@ -169,7 +221,7 @@ def power_grid(base_design: PowerDesign, *, donors: Iterable[int] = range(4, 17)
         Root seed; each cell's seed is derived from it (:func:`cell_seed`), so a cell's
         result does not depend on the grid around it or on the scheduler.
     target : float
-        Target power, the default of :meth:`PowerGrid.smallest`.
+        Target power, the default of :meth:`PowerGrid.choose`.
     scheduler : None, 'local', 'tcp://host:port' or dask.distributed.Client
         None computes in this process. 'local' starts a ``dask.distributed.LocalCluster``
         (threads in this process) and maps the cells over it; an address connects a

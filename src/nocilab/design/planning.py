@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nocilab.design._power_grid import mice_text
-from nocilab.design.power import PowerDesign, PowerGrid, VarianceComponents
+from nocilab.design.power import PowerDesign, PowerPlan, VarianceComponents
 from nocilab.errors import DesignError
 from nocilab.model import Study
 
@@ -157,62 +156,93 @@ def _outcome_rows(derived: pd.DataFrame, outcome: str) -> pd.DataFrame:
     return sub
 
 
-def write_power_outputs(grid: PowerGrid, design: PowerDesign, out: Path, *, target: float,
-                        pilot: PilotVariance | None = None) -> dict:
-    """Write ``power_grid.csv``, the curves (PNG, PDF, SVG) and ``power_summary.json``."""
+def write_power_outputs(plan: PowerPlan, design: PowerDesign, out: Path, *,
+                        pilot: PilotVariance | None = None, unit: str = "") -> dict:
+    """Write ``power_grid.csv``, the curves (PNG, PDF, SVG), ``power_summary.json`` and
+    ``sample_size.txt``; return the summary.
+
+    ``unit`` is the reading's unit (e.g. ``g``), used to state the effect's scale.
+    """
+    from nocilab.design._power_text import effect_scale_text, summary_lines
     from nocilab.report.figures import power_curves, save_figure
 
     out.mkdir(parents=True, exist_ok=True)
+    grid, target = plan.grid, plan.target
     frame = grid.to_frame()
     frame.to_csv(out / "power_grid.csv", index=False)
-    choice = grid.smallest(target)
-    fig = power_curves(frame, target=target, title="Power of the donor-level test")
+    eff = design.effect_for(design.arms[1])
+    scale = effect_scale_text(eff, unit) if eff is not None else "no effect"
+    short = effect_scale_text(eff, unit, short=True) if eff is not None else "no effect"
+    fig = power_curves(frame, target=target, title=f"Power of the donor-level test\n{short}")
     save_figure(fig, out / "power_curves")
+
+    def pick(c) -> dict | None:
+        if not c.reached:
+            return None
+        return {"donors_per_arm": c.donors_per_arm, "mice_per_donor": c.mice_per_donor,
+                "n_animals": c.n_animals, "power": c.power, "ci_low": c.ci_low,
+                "ci_high": c.ci_high}
+
+    lines = summary_lines(plan)
     summary = {
         "target": target,
-        "reached": choice.reached,
-        "smallest": {"donors_per_arm": choice.donors_per_arm, "mice_per_donor": choice.mice_per_donor,
-                     "n_animals": choice.n_animals, "power": choice.power,
-                     "ci_low": choice.ci_low, "ci_high": choice.ci_high},
-        "message": choice.message,
+        "reached": plan.chosen.reached,
+        "rule": plan.rule,
+        "donor_cost": plan.donor_cost,
+        "chosen": pick(plan.chosen),
+        "fewest_animals": pick(plan.fewest_animals),
+        "fewest_donors": pick(plan.fewest_donors),
+        "next_smaller": [_jsonable(asdict(x)) for x in plan.next_smaller],
+        "grid_extended": list(plan.extended),
+        "notes": list(plan.notes),
+        "effect": {"size": eff.size if eff else 0.0, "scale": eff.scale if eff else "absolute",
+                   "magnitude": eff.magnitude if eff else 0.0, "unit": unit,
+                   "baseline_mean": eff.baseline_mean if eff else None, "text": scale},
+        "message": "; ".join([scale, *lines]),
+        "lines": [scale, *lines],
+        "requested": {"donors_per_arm": list(plan.requested_donors),
+                      "mice_per_donor": list(plan.requested_mice)},
         "design": _jsonable(asdict(design)),
         "seed": _jsonable(getattr(grid, "seed", None)),
         "test": ("Student t test of donor means of the mean change from baseline over the "
                  "window, variance pooled over arms, df = donors - arms: the report's "
                  "donor-level test of the arm effect (results/donor_test.csv)"),
     }
-    ok = frame[frame["power"] >= target].sort_values(["n_animals", "donors_per_arm"])
-    if len(ok):
-        best = ok.iloc[0]
-        summary["fewest_animals"] = {k: _jsonable(best[k]) for k in
-                                     ("donors_per_arm", "mice_per_donor", "n_animals", "power")}
-        summary["message"] += (f"; fewest animals: {int(best['donors_per_arm'])} donors per arm x "
-                               f"{mice_text(best['mice_per_donor'])} ({int(best['n_animals'])} animals, "
-                               f"power {best['power']:.3f})")
     if pilot is not None:
         summary["variance_from"] = _jsonable(asdict(pilot))
-    statement = sample_size_statement(grid, design, target=target, pilot=pilot)
+    statement = sample_size_statement(plan, design, pilot=pilot, unit=unit)
     summary["statement"] = statement
     (out / "power_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (out / "sample_size.txt").write_text(statement + "\n", encoding="utf-8")
     return summary
 
 
-def sample_size_statement(grid: PowerGrid, design: PowerDesign, *, target: float,
-                          pilot: PilotVariance | None = None) -> str:
+def reading_unit(derived: pd.DataFrame, outcome: str) -> str:
+    """The unit of an outcome's readings in a derived table ('' when it has none)."""
+    sub = _outcome_rows(derived, outcome)
+    if "unit" not in sub.columns:
+        return ""
+    units = sorted({str(u) for u in sub["unit"].dropna() if str(u).strip()})
+    return units[0] if len(units) == 1 else ""
+
+
+def sample_size_statement(plan: PowerPlan, design: PowerDesign, *,
+                          pilot: PilotVariance | None = None, unit: str = "") -> str:
     """A paragraph justifying the sample size, for a protocol or an ethics application.
 
-    It states the test, the effect assumed (shape and size), the variance components and
-    where they came from, the allowance for lost mice, the chosen design with its power
-    and Monte-Carlo interval, the power of the next smaller number of donors, and how to
-    reproduce the numbers.
+    It states the test, the effect assumed (shape, size and its scale), the variance
+    components and where they came from, the allowance for lost mice, the rule that
+    chose the design (fewest animals or fewest donors) and the design it chose with its
+    power and Monte-Carlo interval, the power of the next smaller designs, the other
+    rule's design, how the grid was extended past its edges, and how to reproduce the
+    numbers.
     """
     from nocilab import __version__
+    from nocilab.design._power_text import choice_sentences, effect_scale_text
     from nocilab.design.power import arm_contrast_means
 
+    grid = plan.grid
     eff = design.effect_for(design.arms[1])
-    frame = grid.to_frame()
-    choice = grid.smallest(target)
     v = design.variance
     side = "two-sided" if design.sidedness == "two-sided" else "one-sided"
     win = design.window_days
@@ -232,16 +262,14 @@ def sample_size_statement(grid: PowerGrid, design: PowerDesign, *, target: float
                      f"effect, is compared with the control arm, with {method} adjustment over "
                      "the comparisons; the power stated is that of one comparison.")
     if eff is not None:
-        size = (f"{eff.size:g}% of a baseline of {eff.baseline_mean:.4g} ({eff.magnitude:.3g} "
-                "in reading units)" if eff.scale == "percent" else f"{eff.magnitude:.3g}")
         decay = ("without decay" if not math.isfinite(eff.half_life_days)
                  else f"then fading with a half-life of {eff.half_life_days:g} days")
         mean_eff = abs(float(arm_contrast_means(design)[1]))
         parts.append(
-            f"The effect assumed is a {eff.direction} of {size} at its peak, reached "
-            f"{eff.onset_days:g} days after the first injection and held for "
+            f"The effect assumed is a {eff.direction} of "
+            f"{effect_scale_text(eff, unit, prefix='')} at its peak, reached {eff.onset_days:g} days after the first injection and held for "
             f"{eff.plateau_days:g} days, {decay}; averaged over the window it is "
-            f"{mean_eff:.3g}.")
+            f"{mean_eff:.3g}{' ' + unit if unit else ''}.")
     source = ("assumed" if pilot is None else
               f"estimated by REML from the pilot study's {pilot.outcome}, {pilot.n_animals} "
               f"animals and {pilot.n_donors} donors")
@@ -263,21 +291,7 @@ def sample_size_statement(grid: PowerGrid, design: PowerDesign, *, target: float
         parts.append(f"The design allows for {design.dropout:.0%} of mice lost before their "
                      "post-injection readings (each independently; a donor whose mice are all "
                      "lost leaves the test); the numbers of mice below are mice allocated.")
-    if choice.reached:
-        arms = len(design.arms)
-        parts.append(
-            f"With {choice.donors_per_arm} donors per arm and {mice_text(choice.mice_per_donor)} "
-            f"per donor ({choice.n_animals} mice in {arms} arms), the power is {choice.power:.2f} "
-            f"(95% Monte-Carlo interval {choice.ci_low:.2f}-{choice.ci_high:.2f}), reaching "
-            f"the target of {target:g}.")
-        smaller = frame[(frame["donors_per_arm"] < choice.donors_per_arm)
-                        & (frame["mice_per_donor"] == choice.mice_per_donor)]
-        if len(smaller):
-            row = smaller.sort_values("donors_per_arm").iloc[-1]
-            parts.append(f"With {int(row.donors_per_arm)} donors per arm the power would be "
-                         f"{row.power:.2f}, below the target.")
-    else:
-        parts.append(choice.message[0].upper() + choice.message[1:] + ".")
+    parts += choice_sentences(plan, arms=len(design.arms))
     parts.append("The grid of designs and its curves are in power_grid.csv and "
                  "power_curves.pdf; the same command with the same seed reproduces them.")
     return " ".join(parts)

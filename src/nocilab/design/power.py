@@ -65,6 +65,14 @@ normal with variance ``V(m_j)`` (below, with ``m_j`` for ``mice_per_donor``); a 
 with none drops out, and the pooled t test is run on the donors kept (df = donors kept
 - arms). The exact noncentral-t value and the refit route assume complete studies.
 
+Choosing a design
+-----------------
+:func:`plan_power` computes a grid, chooses among the designs reaching the target by a
+rule (``'fewest-animals'``, the reduction principle, optionally with a cost per donor;
+or ``'fewest-donors'``) and looks past the grid's edges (extends a range down when its
+lower edge reaches the target, tries more donors with fewer mice while they could need
+fewer animals, says when nothing reaches the target); see :mod:`._power_plan`.
+
 Fast and slow routes
 --------------------
 In these designs a donor's mean window contrast is exactly normal with mean the arm's
@@ -92,7 +100,16 @@ from nocilab.design._power_design import (
     reference_design,
     variance_from_fit,
 )
-from nocilab.design._power_grid import GridCell, GridChoice, PowerGrid, cell_seed, power_grid
+from nocilab.design._power_grid import (
+    RULES,
+    GridCell,
+    GridChoice,
+    PowerGrid,
+    cell_seed,
+    power_grid,
+    rule_text,
+)
+from nocilab.design._power_plan import MIN_DONORS_PER_ARM, NearbyDesign, PowerPlan, plan_power
 from nocilab.design._power_refit import refit_power
 from nocilab.design._power_sim import (
     ArmPower,
@@ -110,9 +127,13 @@ __all__ = [
     "Effect",
     "GridCell",
     "GridChoice",
+    "MIN_DONORS_PER_ARM",
+    "NearbyDesign",
     "PowerDesign",
     "PowerGrid",
+    "PowerPlan",
     "PowerResult",
+    "RULES",
     "VarianceComponents",
     "arm_contrast_means",
     "cell_seed",
@@ -122,9 +143,11 @@ __all__ = [
     "donor_t_statistics",
     "donor_t_statistics_with_losses",
     "exact_power",
+    "plan_power",
     "power_grid",
     "reference_design",
     "refit_power",
+    "rule_text",
     "simulate_power",
     "simulate_readings",
     "variance_from_fit",

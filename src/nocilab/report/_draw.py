@@ -83,9 +83,43 @@ def pad_days(ax: Axes, days: Sequence[int], dosing_days: Sequence[int] = ()) -> 
     ax.set_xlim(lo - max(0.6, 0.03 * span), hi + max(0.6, 0.03 * span))
 
 
-def floor_at_zero(ax: Axes, values: np.ndarray) -> None:
-    """Start the y axis at 0 when every value is non-negative (honest bar of scale)."""
+def text_width(text: str, *, size: float, weight: str = "normal") -> float:
+    """Width in points of one line of ``text`` in the current font at ``size`` pt."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    if not text:
+        return 0.0
+    return float(TextPath((0, 0), text, prop=FontProperties(size=size, weight=weight))
+                 .get_extents().width)
+
+
+def wrap_to_width(text: str, width_pt: float, *, size: float, weight: str = "normal") -> str:
+    """``text`` broken into lines at spaces so that each line fits ``width_pt`` points
+    (a single word wider than that keeps its own line)."""
+    out: list[str] = []
+    for para in text.split("\n"):
+        line = ""
+        for word in para.split(" "):
+            trial = f"{line} {word}" if line else word
+            if line and text_width(trial, size=size, weight=weight) > width_pt:
+                out.append(line)
+                line = word
+            else:
+                line = trial
+        out.append(line)
+    return "\n".join(out)
+
+
+def floor_at_zero(ax: Axes, values: np.ndarray, *, reach: float = 1.0) -> None:
+    """Start the y axis at 0 when the data come close to it, else keep the data's range.
+
+    Zero is included when every value is non-negative and the smallest lies no farther
+    from 0 than ``reach`` times the data's span (thresholds, latencies, counts: the
+    honest bar of scale). Data far from zero, such as body weights of 17-24 g, keep a
+    data-driven range: an axis from 0 would flatten every difference that matters.
+    """
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
-    if v.size and v.min() >= 0:
+    if v.size and v.min() >= 0 and v.min() <= reach * (v.max() - v.min()):
         ax.set_ylim(bottom=0)

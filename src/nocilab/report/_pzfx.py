@@ -22,7 +22,15 @@ Grouped tables have no X column. Here rows are study days, data sets (``YColumn`
 arms with the control first, and the replicate subcolumns are the arm's animals (sorted
 by donor, then animal); an arm with fewer animals is padded with empty cells. The
 animal of each subcolumn and every censored value are listed in the project notes, as
-Prism has no place for them in the table. Written from the format as Prism files show
+Prism has no place for them in the table.
+
+Beside an outcome's grouped table, a **column table of donor means** (``TableType=
+"OneWay"``, one ``YColumn`` per arm with one subcolumn, one row per donor) holds what the
+report's donor-level test compares: each donor's mean over its mice of the mean change
+from baseline over the analysis window (:func:`nocilab.stats.donor_test.unit_means`).
+In Prism, an unpaired t test with equal SDs on the two columns (or a one-way ANOVA with
+Dunnett's test against the control column for several arms) gives the test's t, df and
+p. The donor of each row is listed in the notes. Written from the format as Prism files show
 it; no Prism code or third-party writer is used.
 """
 
@@ -31,6 +39,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -127,8 +136,79 @@ def _grouped_table(d: pd.DataFrame, *, table_id: str, title: str, control: str,
     return table, notes
 
 
+DONOR_MEAN_COLUMNS = ("unit", "arm", "n_animals", "value")
+"""The columns of a donor-mean table (those of :data:`nocilab.stats.donor_test.UNIT_COLUMNS`)."""
+
+
+@dataclass(frozen=True)
+class DonorMeans:
+    """One outcome's donor means as the donor-level test uses them.
+
+    ``units`` has :data:`DONOR_MEAN_COLUMNS` (``unit`` is ``"donor P01"``, or
+    ``"animal M07"`` for an animal without a donor); ``quantity`` and ``window`` say what
+    each value is (``"mean change from baseline"``, ``"days 1-21"``).
+    """
+
+    units: pd.DataFrame
+    quantity: str
+    window: str
+
+
+def donor_means(rows: pd.DataFrame, *, baseline_days: tuple[float, ...],
+                window: tuple[float | None, float | None]) -> DonorMeans:
+    """The donor means of one outcome's derived rows, computed exactly as the donor-level
+    test computes them (:func:`nocilab.stats.donor_test.unit_means`), with the same
+    baseline days and window as the analysis."""
+    from nocilab.stats.donor_test import unit_means
+
+    has_donor = rows["donor"].notna().any() and (rows["donor"].astype(str).str.strip() != "").any()
+    units, quantity, window_text, _ = unit_means(
+        rows, value="value", arm="arm", day="study_day", animal="animal",
+        donor="donor" if has_donor else None, baseline_days=baseline_days, window=window)
+    return DonorMeans(units=units, quantity=quantity, window=window_text)
+
+
+def _column_table(means: DonorMeans, *, table_id: str, title: str, control: str,
+                  arm_labels: Mapping[str, str] | None) -> tuple[ET.Element, list[str]]:
+    """A column (one-way) table: one data set per arm, one row per donor."""
+    u = means.units
+    missing = [c for c in DONOR_MEAN_COLUMNS if c not in u.columns]
+    if missing:
+        raise NocilabError(f"write_pzfx: donor means for {title!r} lack column(s) "
+                           f"{', '.join(missing)}; expected {', '.join(DONOR_MEAN_COLUMNS)}")
+    if control not in set(u["arm"].astype(str)):
+        raise NocilabError(f"write_pzfx: donor means for {title!r} have no control arm "
+                           f"{control!r}")
+    arms = style.arm_order(u["arm"].astype(str), control=control, arm_labels=arm_labels)
+    decimals = str(_decimals([float(v) for v in u["value"] if math.isfinite(v)]))
+    table = ET.Element("Table", {"ID": table_id, "XFormat": "none", "TableType": "OneWay",
+                                 "EVFormat": "AsteriskAfterNumber"})
+    ET.SubElement(table, "Title").text = title
+    notes = [f"Table '{title}': one value per donor, the {means.quantity} over "
+             f"{means.window} averaged over the donor's mice: the values the donor-level "
+             "test compares (results/donor_test.csv). An unpaired t test with equal SDs "
+             "(or a one-way ANOVA with Dunnett's test against the first column, for several "
+             "arms) reproduces it."]
+    for arm in arms:
+        sub = u[u["arm"].astype(str) == arm]
+        sub = sub.iloc[sorted(range(len(sub)), key=lambda i: natural_key(str(sub["unit"].iloc[i])))]
+        label = style.arm_label(arm, arm_labels)
+        col = ET.SubElement(table, "YColumn", {"Width": "81", "Decimals": decimals,
+                                               "Subcolumns": "1"})
+        ET.SubElement(col, "Title").text = label
+        sc = ET.SubElement(col, "Subcolumn")
+        for v in sub["value"]:
+            ET.SubElement(sc, "d").text = _number(float(v)) if math.isfinite(v) else None
+        notes.append(f"  {label}: " + ", ".join(
+            f"{i + 1} = {unit.split(' ', 1)[-1]} ({n} {'mouse' if n == 1 else 'mice'})"
+            for i, (unit, n) in enumerate(zip(sub["unit"], sub["n_animals"].astype(int),
+                                              strict=True))))
+    return table, notes
+
+
 def _document(tables: list[tuple[pd.DataFrame, str]], *, control: str,
-              arm_labels: Mapping[str, str] | None, created: datetime | None) -> str:
+              arm_labels: Mapping[str, str] | None, created: datetime | None,
+              donor_tables: Mapping[str, DonorMeans] | None = None) -> str:
     stamp = (created or datetime.now(UTC)).replace(microsecond=0)
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
@@ -146,11 +226,18 @@ def _document(tables: list[tuple[pd.DataFrame, str]], *, control: str,
 
     elements, lines = [], [f"Exported by nocilab {_version()}. Values as derived; "
                            "censored values entered at their bound."]
-    for i, (frame, title) in enumerate(tables):
-        el, note = _grouped_table(frame, table_id=f"Table{i}", title=title, control=control,
-                                  arm_labels=arm_labels)
+    donor_tables = donor_tables or {}
+    for frame, title in tables:
+        el, note = _grouped_table(frame, table_id=f"Table{len(elements)}", title=title,
+                                  control=control, arm_labels=arm_labels)
         elements.append(el)
         lines += note
+        if title in donor_tables:
+            el, note = _column_table(donor_tables[title], table_id=f"Table{len(elements)}",
+                                     title=f"{title} donor means", control=control,
+                                     arm_labels=arm_labels)
+            elements.append(el)
+            lines += note
     font.text = lines[0]
     for line in lines[1:]:
         ET.SubElement(font, "BR").tail = line
@@ -204,8 +291,10 @@ def to_pzfx(derived: pd.DataFrame, *, control: str,
 
 def write_pzfx(path: str | Path, tables: Mapping[str, pd.DataFrame], *, control: str,
                arm_labels: Mapping[str, str] | None = None,
-               created: datetime | None = None) -> Path:
-    """Write several outcomes into one Prism file, one grouped table each.
+               created: datetime | None = None,
+               donor_tables: Mapping[str, DonorMeans] | None = None) -> Path:
+    """Write several outcomes into one Prism file, one grouped table each, each followed
+    by its column table of donor means when ``donor_tables`` has one.
 
     Parameters
     ----------
@@ -216,6 +305,9 @@ def write_pzfx(path: str | Path, tables: Mapping[str, pd.DataFrame], *, control:
         :func:`~nocilab.report.exports.tables_by_outcome`).
     control, arm_labels, created
         As for :func:`to_pzfx`; every table must contain the control arm.
+    donor_tables
+        table title (a key of ``tables``) -> :class:`DonorMeans` of that outcome
+        (:func:`donor_means`); written as the column table ``"<title> donor means"``.
 
     Returns
     -------
@@ -230,7 +322,12 @@ def write_pzfx(path: str | Path, tables: Mapping[str, pd.DataFrame], *, control:
             raise NocilabError("write_pzfx: a table title is empty")
         checked.append((check_derived(frame, what=f"write_pzfx, table {name!r}", control=control),
                         str(name)))
-    text = _document(checked, control=control, arm_labels=arm_labels, created=created)
+    unknown = sorted(set(donor_tables or {}) - {t for _, t in checked})
+    if unknown:
+        raise NocilabError(f"write_pzfx: donor means for {', '.join(unknown)}, which is not "
+                           "a table of the file")
+    text = _document(checked, control=control, arm_labels=arm_labels, created=created,
+                     donor_tables=donor_tables)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(text, encoding="utf-8")

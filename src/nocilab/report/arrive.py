@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nocilab.model import Study
+from nocilab.report._plain import plain, plain_range
 
 ITEMS = (
     (1, "Study design"),
@@ -151,12 +152,12 @@ def arrive_checklist(study: Study, *, derived: pd.DataFrame | None = None,
             miss.append(label)
     if len(animals) and animals["age_weeks"].notna().any():
         a = animals["age_weeks"].dropna()
-        have.append(f"age {a.min():.0f}-{a.max():.0f} weeks")
+        have.append(f"age {plain_range(a.min(), a.max(), 'weeks')}")
     else:
         miss.append("age")
     if len(animals) and animals["weight_g"].notna().any():
         w = animals["weight_g"].dropna()
-        have.append(f"weight {w.min():.1f}-{w.max():.1f} g")
+        have.append(f"weight {plain_range(w.min(), w.max(), 'g', digits=1)}")
     else:
         miss.append("weight")
     if r.housing:
@@ -170,7 +171,8 @@ def arrive_checklist(study: Study, *, derived: pd.DataFrame | None = None,
     d = study.dosing
     have.append(f"IgG {d.amount_mg:g} mg per dose, {d.route}, study days {', '.join(map(str, d.days))}")
     for assay, settings in study.assays.items():
-        opts = ", ".join(f"{k}={v}" for k, v in settings.model_dump(exclude_none=True).items())
+        opts = ", ".join(f"{k}={plain(v)}"
+                         for k, v in settings.model_dump(exclude_none=True).items())
         have.append(f"{assay}: {opts}" if opts else assay)
     if r.procedures:
         have.append(r.procedures)

@@ -6,7 +6,8 @@ of it and writes::
     OUT/report.html          one self-contained page (figures inline as SVG)
     OUT/results/*.csv        every number in the report, one table per file
     OUT/results.xlsx         the same tables, one sheet each
-    OUT/results.pzfx         GraphPad Prism grouped tables, one per outcome
+    OUT/results.pzfx         GraphPad Prism grouped tables, one per outcome, each with
+                             a column table of the donor means the donor-level test uses
     OUT/figures/*.png|pdf|svg
 
 Nothing here computes statistics; the words of the report (key results, methods) are
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from nocilab import __version__
+from nocilab.report._plain import settings_text
 from nocilab.report.html import fmt_num, fmt_p, render_report, table_html
 
 OUTCOME_TITLES = {
@@ -424,7 +426,13 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
     ``workers``: processes drawing figures (default: one per core; 1 draws in this one).
     """
     from nocilab.report.arrive import arrive_checklist
-    from nocilab.report.exports import tables_by_outcome, write_csv_tables, write_pzfx, write_xlsx
+    from nocilab.report.exports import (
+        donor_mean_tables,
+        tables_by_outcome,
+        write_csv_tables,
+        write_pzfx,
+        write_xlsx,
+    )
     out.mkdir(parents=True, exist_ok=True)
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
@@ -466,7 +474,8 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
     write_csv_tables(tables, out / "results")
     write_xlsx(tables, out / "results.xlsx")
     write_pzfx(out / "results.pzfx", tables_by_outcome(inputs.derived), control=inputs.control,
-               arm_labels=inputs.arm_labels)
+               arm_labels=inputs.arm_labels,
+               donor_tables=donor_mean_tables(inputs.derived, analysis))
     arms = []
     for arm in [inputs.control] + sorted(a for a in inputs.derived["arm"].unique() if a != inputs.control):
         g = inputs.derived[inputs.derived["arm"] == arm]
@@ -523,7 +532,7 @@ def _provenance(inputs: ReportInputs) -> list[tuple[str, str]]:
     if inputs.seed:
         rows.append(("seed", inputs.seed))
     a = inputs.analysis.settings
-    rows.append(("settings", ", ".join(f"{k}={v}" for k, v in a.items())))
+    rows.append(("settings", settings_text(a)))
     rows.append(("software", f"nocilab {__version__}, numpy {np.__version__}, pandas {pd.__version__}, "
                              f"scipy {scipy.__version__}, matplotlib {matplotlib.__version__}"))
     return rows

@@ -4,7 +4,9 @@
 - :func:`write_xlsx`: one sheet per table, header bold and frozen, columns fitted,
   numbers stored as numbers, text stored as text (never as a formula);
 - :func:`to_pzfx` / :func:`write_pzfx`: Prism "grouped" tables (rows = study days,
-  data sets = arms, subcolumns = animals), see :mod:`nocilab.report._pzfx`;
+  data sets = arms, subcolumns = animals) and, from :func:`donor_mean_tables`, a column
+  table of donor means per outcome (what the donor-level test compares), see
+  :mod:`nocilab.report._pzfx`;
 - :func:`tables_by_outcome`: the derived table split into one table per outcome.
 
 Numbers are written in full (shortest round-trip form); rounding is for display only.
@@ -27,9 +29,10 @@ from openpyxl.utils import get_column_letter
 
 from nocilab import schema
 from nocilab.errors import NocilabError, SchemaError
-from nocilab.report._pzfx import to_pzfx, write_pzfx
+from nocilab.report._pzfx import DonorMeans, donor_means, to_pzfx, write_pzfx
 
-__all__ = ["tables_by_outcome", "to_pzfx", "write_csv_tables", "write_pzfx", "write_xlsx"]
+__all__ = ["DonorMeans", "donor_mean_tables", "donor_means", "tables_by_outcome", "to_pzfx",
+           "write_csv_tables", "write_pzfx", "write_xlsx"]
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
@@ -281,4 +284,23 @@ def tables_by_outcome(derived: pd.DataFrame) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     for (assay, outcome), sub in d.groupby(["assay", "outcome"], sort=True):
         out[f"{assay}.{outcome}"] = sub.reset_index(drop=True)
+    return out
+
+
+def donor_mean_tables(derived: pd.DataFrame, analysis) -> dict[str, DonorMeans]:
+    """The donor means of every outcome the analysis ran the donor-level test on.
+
+    Keys are those of :func:`tables_by_outcome`. Each outcome's means use the baseline
+    days the analysis used for it and the analysis' window, so they are the values its
+    donor-level test compared (``analysis``: a :class:`~nocilab.stats.StudyAnalysis`).
+    """
+    d = schema.validate(derived, schema.DERIVED, table="derived")
+    window = analysis.settings.get("auc_window", (1, None))
+    out: dict[str, DonorMeans] = {}
+    for (assay, outcome), res in sorted(analysis.results.items()):
+        if res.donor_test is None or res.donor_test.empty:
+            continue
+        rows = d[(d["assay"] == assay) & (d["outcome"] == outcome)]
+        out[f"{assay}.{outcome}"] = donor_means(rows, baseline_days=tuple(res.baseline_days),
+                                                window=tuple(window))
     return out

@@ -54,8 +54,11 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
     -------
     matplotlib.figure.Figure
         Each donor's point carries gid ``donor_<donor>``; responders are filled and
-        their labels bold, non-responders open. The title says "k of n donors" per arm.
+        their labels bold, non-responders open. The figure's title (``fig.get_suptitle()``)
+        says "k of n donors" per arm.
         A donor without an estimate is listed with its note instead of a point.
+        Arm names head their groups as (minor) y tick labels, so the layout keeps every
+        label inside ``width``; the x label and the title are wrapped to it.
     """
     if not isinstance(donor_effects, pd.DataFrame):
         raise SchemaError("donor_forest: expected a DataFrame of per-donor effects, got "
@@ -96,19 +99,24 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
     label = style.OUTCOME_LABELS.get(outcome_label, outcome_label)
 
     # y positions: groups top to bottom, a gap and a header row per group
+    # arm headers are y tick labels, so the layout makes room for them inside the
+    # figure's width; a long arm name is wrapped and its header row made taller
     rows: list[tuple[float, pd.Series]] = []
-    headers: list[tuple[float, str]] = []
+    headers: list[tuple[float, str, str]] = []
     y = 0.0
     for arm in arms:
         sub = e[e["arm"] == arm]
         sub = sub.iloc[sorted(range(len(sub)), key=lambda i: natural_key(sub["donor"].iloc[i]))]
-        headers.append((y, arm))
-        y -= 1.0
+        text = _draw.wrap_to_width(style.arm_label(arm, arm_labels), 0.4 * width * 72,
+                                   size=6.5, weight="bold")
+        extra = 0.75 * text.count("\n")
+        headers.append((y - extra / 2, arm, text))
+        y -= 1.0 + extra
         for _, r in sub.iterrows():
             rows.append((y, r))
             y -= 1.0
         y -= 0.6
-    n_rows = len(rows) + len(headers)
+    n_rows = -y
 
     with style.publication_style():
         fig = _draw.new_figure((width, 0.9 + 0.145 * n_rows))
@@ -133,9 +141,12 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
         for tick, (_, r) in zip(ax.get_yticklabels(), rows, strict=True):
             tick.set_fontweight("bold" if r["responder"] else "normal")
             tick.set_color(colours[r["arm"]] if r["arm"] != control else "#000000")
-        for yy, arm in headers:
-            ax.text(-0.02, yy, style.arm_label(arm, arm_labels), transform=ax.get_yaxis_transform(),
-                    ha="right", va="center", fontsize=6.5, fontweight="bold", color=colours[arm])
+        ax.set_yticks([yy for yy, _, _ in headers], [t for _, _, t in headers], minor=True)
+        for tick, (_, arm, _) in zip(ax.get_yticklabels(minor=True), headers, strict=True):
+            tick.set_fontweight("bold")
+            tick.set_fontsize(6.5)
+            tick.set_color(colours[arm])
+            tick.set_gid(f"arm_{slug(arm)}")
         ax.set_ylim(y + 0.9, 0.7)
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
@@ -144,17 +155,31 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
         if f.size:
             span = max(f.max(), 0.0) - min(f.min(), 0.0) or 1.0
             ax.set_xlim(min(f.min(), 0.0) - 0.06 * span, max(f.max(), 0.0) + 0.06 * span)
-        ax.set_xlabel(xlabel or f"Difference from control, {style.outcome_label(label, unit)}")
+        # wrapped to the figure's width: a label wider than the figure widens the saved
+        # file, and the report, which shows every figure at one width, then shrinks its
+        # text. The x label is centred on the axes, right of the label column.
+        rc = style.rc_params()
+        column = max([_draw.text_width(str(r["donor"]), size=rc["ytick.labelsize"],
+                                       weight="bold") for _, r in rows]
+                     + [_draw.text_width(line, size=6.5, weight="bold")
+                        for _, _, t in headers for line in t.split("\n")])
+        ax.set_xlabel(_draw.wrap_to_width(
+            xlabel or f"Difference from control, {style.outcome_label(label, unit)}",
+            width * 72 - column - 16, size=rc["axes.labelsize"]))
         _draw.finish_axes(ax)
-        ax.tick_params(axis="y", length=0)
+        ax.tick_params(axis="y", which="both", length=0)
+        ax.tick_params(axis="y", which="minor", labelsize=6.5, pad=2.0)
         ax.spines["left"].set_visible(False)
         parts = []
         for arm in arms:
             sub = e[e["arm"] == arm]
-            parts.append(f"{style.arm_label(arm, arm_labels)}: {int(sub['responder'].sum())} of "
-                         f"{len(sub)} donors responded")
+            parts.append(_draw.wrap_to_width(
+                f"{style.arm_label(arm, arm_labels)}: {int(sub['responder'].sum())} of "
+                f"{len(sub)} donors responded", width * 72 - 12, size=7.0))
         head = "\n".join(parts)
-        ax.set_title(f"{title}\n{head}" if title else head, loc="left", fontsize=7.0)
+        # the figure's title, not the axes': it may use the whole width from the left edge
+        fig.suptitle(f"{title}\n{head}" if title else head, x=0.01, ha="left", fontsize=7.0,
+                     linespacing=1.25)
         handles = [Line2D([], [], ls="none", marker="o", ms=4, mfc="#555555", mec="#555555"),
                    Line2D([], [], ls="none", marker="o", ms=3.6, mfc="white", mec="#555555",
                           mew=0.8)]
