@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nocilab.errors import ImportProblems, Problem, shown
+from nocilab.errors import TableProblems, Problem, shown
+
+
+VALUE_LIMIT = 1e15
 
 
 def read_tidy(path: Path, *, columns: Sequence[str], value: str, sheet: str | None = None
@@ -24,7 +27,7 @@ def read_tidy(path: Path, *, columns: Sequence[str], value: str, sheet: str | No
     sheets = read_sheets(path, sheet=sheet)
     if len(sheets) > 1:
         names = ", ".join(repr(s.name) for s in sheets)
-        raise ImportProblems(str(path), [Problem(str(path), f"the workbook has several sheets ({names}); "
+        raise TableProblems(str(path), [Problem(str(path), f"the workbook has several sheets ({names}); "
                                                             "choose one with --sheet")])
     sh = sheets[0]
     frame = sh.cells
@@ -32,7 +35,7 @@ def read_tidy(path: Path, *, columns: Sequence[str], value: str, sheet: str | No
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         found = ", ".join(map(repr, frame.columns))
-        raise ImportProblems(str(path), [Problem(where, f"no column {c!r}; columns are {found}")
+        raise TableProblems(str(path), [Problem(where, f"no column {c!r}; columns are {found}")
                                          for c in missing])
     out = frame.copy()
     problems = []
@@ -42,6 +45,11 @@ def read_tidy(path: Path, *, columns: Sequence[str], value: str, sheet: str | No
         problems.append(Problem(f"{where}, row {sh.row_number(idx)}, column {value!r}",
                                 "must be a number (leave the cell empty for a missing value)",
                                 out.at[idx, value]))
+    # beyond 1e15 doubles no longer hold whole numbers exactly: no measurement is that large
+    for idx in out.index[num.notna() & ~(num.abs() < VALUE_LIMIT)][:50]:
+        problems.append(Problem(f"{where}, row {sh.row_number(idx)}, column {value!r}",
+                                "must be a finite number between -1e15 and 1e15 (check the "
+                                "column and its unit)", out.at[idx, value]))
     for col in columns:
         if col == value:
             continue
@@ -49,7 +57,7 @@ def read_tidy(path: Path, *, columns: Sequence[str], value: str, sheet: str | No
         for idx in out.index[empty][:20]:
             problems.append(Problem(f"{where}, row {sh.row_number(idx)}, column {col!r}", "is empty"))
     if problems:
-        raise ImportProblems(str(path), problems)
+        raise TableProblems(str(path), problems)
     out[value] = num
     return out
 

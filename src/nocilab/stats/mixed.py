@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nocilab.errors import AnalysisError, SchemaError
+from nocilab.errors import AnalysisError, SchemaError, shown
 from nocilab.stats._design import Design, arm_levels, check_cells, codes, day_values
 from nocilab.stats._reml import RemlProblem
 from nocilab.stats.satterthwaite import (
@@ -206,6 +206,11 @@ def fit_mixed_model(
         df = df[~bad]
     if df.empty:
         raise AnalysisError(f"no observed values in column {value!r}")
+    if not np.isfinite(df[value].to_numpy(float)).all():
+        raise AnalysisError(f"column {value!r} holds values that are not finite numbers")
+    if df[value].nunique() == 1:
+        raise AnalysisError(f"every value in column {value!r} is {shown(df[value].iloc[0])}: "
+                            "with no variation there is nothing to model")
     df[animal] = df[animal].astype(str)
     df[arm] = df[arm].astype(str)
     _one_per(df, animal, arm)

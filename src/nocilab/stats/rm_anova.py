@@ -143,6 +143,8 @@ def rm_anova(
         return refused(f"arm(s) {', '.join(few)} have fewer than two animals")
 
     Y = wide.to_numpy(float)
+    if np.ptp(Y) == 0:
+        return refused(f"every value is {Y.flat[0]:g}: with no variation there is nothing to test")
     g = pd.Categorical(arm_of, categories=list(arms)).codes
     N, k = Y.shape
     a = len(arms)
@@ -167,6 +169,9 @@ def rm_anova(
     df_day, df_int, df_res = k - 1, (a - 1) * (k - 1), (N - a) * (k - 1)
     eps = 1.0 if k == 2 else float(np.trace(E) ** 2 / ((k - 1) * np.sum(E * E)))
 
+    if df_res <= 0 or df_subj <= 0 or ss_res <= 0 or ss_subj <= 0:
+        return refused("no variation between the animals of an arm or between an animal's days "
+                       "beyond the arm means: the F tests are undefined")
     ms_res = ss_res / df_res
     ms_subj = ss_subj / df_subj
     rows = []
