@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def elisa(
-        plate: Path = typer.Argument(..., help="The plate reader's export (CSV/XLSX): an "
+        plate: Path = typer.Argument(..., metavar="PLATE", help="The plate reader's export (CSV/XLSX): an "
                                      "8 x 12 grid of ODs."),
         layout: Path = typer.Option(..., "--layout", help="CSV/XLSX: well, kind (standard, "
                                     "blank, sample, empty), concentration, sample, dilution "

@@ -26,8 +26,8 @@ users_app = typer.Typer(help="Accounts of a study: who may use `nocilab serve`, 
                         no_args_is_help=True)
 
 STUDY_ARG = typer.Argument(..., help="The study: a study.toml file or the folder holding it.",
-                           show_default=False)
-USER_ARG = typer.Argument(..., help="The username.", show_default=False)
+                           show_default=False, metavar="STUDY")
+USER_ARG = typer.Argument(..., help="The username.", show_default=False, metavar="USERNAME")
 BY_OPT = typer.Option(None, "--by",
                       help="Who does this (default: $NOCILAB_USER or the login name).")
 PASSWORD_OPT = typer.Option(None, "--password-file",
@@ -140,7 +140,7 @@ def enable(
 def set_role(
     study_path: Path = STUDY_ARG,
     username: str = USER_ARG,
-    role: str = typer.Argument(..., help="admin, experimenter, analyst or viewer."),
+    role: str = typer.Argument(..., help="admin, experimenter, analyst or viewer.", metavar="ROLE"),
     reason: str | None = REASON_OPT,
     by: str | None = BY_OPT,
 ) -> None:

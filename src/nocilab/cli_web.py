@@ -16,7 +16,7 @@ from nocilab.errors import AccountError
 console = Console(highlight=False)
 
 STUDY_ARG = typer.Argument(..., help="The study: a study.toml file or the folder holding it.",
-                           show_default=False)
+                           show_default=False, metavar="STUDY")
 
 
 def serve(

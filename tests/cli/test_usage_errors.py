@@ -79,3 +79,22 @@ def test_usage_errors_named_in_the_issue(args, expected):
     assert "Traceback" not in proc.stderr
     assert expected in proc.stderr
     assert proc.stdout == ""
+
+
+def test_every_argument_is_named_in_capitals_in_the_usage_line():
+    """`Usage: nocilab history STUDY OBSERVATION`, never `study_path observation_id`."""
+    import typer.main
+
+    from nocilab.cli import app
+
+    def leaves(group, prefix=""):
+        for name, sub in group.commands.items():
+            if getattr(sub, "commands", None) is not None:
+                yield from leaves(sub, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}", sub
+
+    lower = [(name, p.name) for name, cmd in leaves(typer.main.get_command(app))
+             for p in cmd.params if p.param_type_name == "argument"
+             and not (p.metavar or "").replace("...", "").replace("_", "").isupper()]
+    assert lower == []

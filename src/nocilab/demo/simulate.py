@@ -246,12 +246,12 @@ def simulate_study(*, seed: int = 20210701, mice_per_donor: int = 3) -> Simulate
             "description": (
                 "SIMULATED data modelled on Goebel, Krock et al., J Clin Invest 2021: IgG of 8 "
                 "fibromyalgia patients and 6 healthy controls, each donor's IgG into "
-                f"{mice_per_donor} female mice, 8 mg/day i.p. on days 0-3. Seed {seed}."
+                f"{mice_per_donor} female {'mouse' if mice_per_donor == 1 else 'mice'}, 8 mg/day i.p. on days 0-3. Seed {seed}."
             ),
         },
         "reporting": {
             "sample_size": (f"Simulated design: 8 patient and 6 control donors, {mice_per_donor} "
-                            "mice per donor, as in the reference study; no power calculation"),
+                            f"{'mouse' if mice_per_donor == 1 else 'mice'} per donor, as in the reference study; no power calculation"),
             "inclusion_criteria": "Female C57BL/6J mice, 10 weeks old (simulated)",
             "exclusion_criteria": "None planned; no animal excluded (simulated)",
             "primary_outcome": "Paw-pressure threshold (g) over days 1-14",

@@ -217,7 +217,8 @@ def adjust_pvalues(
     if method == "bonferroni":
         return np.minimum(1.0, m * p)
     if method == "sidak":
-        return -np.expm1(m * np.log1p(-p))
+        with np.errstate(divide="ignore"):  # p = 1: log1p(-1) = -inf, adjusted p = 1
+            return -np.expm1(m * np.log1p(-p))
     if method == "holm":
         return holm(p)
     if t is None or df is None or corr is None:
