@@ -162,3 +162,23 @@ def test_report_gives_the_planning_components_power_from_takes(report_dir, impor
     assert row["loglik"] == pytest.approx(pilot.loglik, abs=1e-6)
     assert row["sd_residual"] == pytest.approx(pilot.variance.sd_residual, rel=1e-3)
     assert row["rho"] == pytest.approx(pilot.variance.rho, abs=1e-3)
+
+
+def test_baseline_days_get_no_significance_marks(tmp_path):
+    """A baseline imbalance (day -1) is listed as a check, never starred in the figure."""
+    from types import SimpleNamespace
+
+    from nocilab.report.build import _figure_job
+    from nocilab.stats.analysis import analyze_outcome
+    from nocilab.stats.contrasts import BASELINE_CHECK
+
+    d = pd.read_csv(Path(__file__).resolve().parents[1] / "stats" / "reference" / "balanced.csv")
+    d.loc[(d["arm"] == "patient") & (d["study_day"] == -1), "value"] -= 25.0
+    res = analyze_outcome(d, donor="donor", control="control", baseline_days=[-1])
+    c = res.contrast_table()
+    base = c[(c["model"] == "mixed") & (c["day"] == -1)].iloc[0]
+    assert base["p"] < 0.001 and pd.isna(base["p_adj"]) and base["method"] == BASELINE_CHECK
+    inputs = SimpleNamespace(arm_labels={}, control="control", dosing_days=(0,))
+    job = _figure_job(inputs, ("x", "y"), d, res, tmp_path, "y")
+    assert -1 not in set(job.marks["study_day"])
+    assert set(job.marks["study_day"]) == {1, 2, 4, 7, 10}

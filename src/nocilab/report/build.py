@@ -219,8 +219,10 @@ def _methods(inputs: ReportInputs) -> list[str]:
         "donors; the animal term alone when each donor has one animal) fitted by REML, with "
         "Type III F tests (sum-to-zero contrasts) and per-day contrasts of each arm against the "
         f"control arm ({inputs.arm_labels.get(inputs.control, inputs.control)}), Satterthwaite "
-        f"degrees of freedom and {post} adjustment over the days; these match R's lme4, lmerTest "
-        "and emmeans. The p-values of the arm and arm × day terms were Holm-adjusted across the "
+        f"degrees of freedom and {post} adjustment over the post-injection days; these match "
+        "R's lme4, lmerTest and emmeans. Baseline days are shown in the figures but not tested "
+        "for a treatment effect: their contrasts are listed as an unadjusted baseline imbalance "
+        "check, outside the family. The p-values of the arm and arm × day terms were Holm-adjusted across the "
         "family of outcomes. For comparison with GraphPad Prism, a two-way repeated-measures "
         "ANOVA (arm between, day within) with Geisser-Greenhouse correction and per-day "
         f"post-tests ({post}) is reported where no value is missing (as afex::aov_ez); with "
@@ -324,7 +326,7 @@ def _figure_job(inputs: ReportInputs, key: tuple[str, str], d: pd.DataFrame, res
     if res is not None:
         c = res.contrast_table()
         if len(c):
-            m = c[c["model"] == "mixed"]
+            m = c[(c["model"] == "mixed") & c["p_adj"].notna()]  # no baseline-check marks
             marks = pd.DataFrame({"study_day": m["day"].astype(int), "arm": m["arm"],
                                   "p_adj": m["p_adj"]})
         if res.donors is not None:
@@ -372,7 +374,8 @@ def _tables(res: Any) -> list[dict]:
     if len(c):
         out.append({"title": "Per-day contrasts against control", "open": True,
                     "note": "mixed: REML, Satterthwaite df (as lmerTest/emmeans); rm_anova: Prism-style "
-                            "post-tests on the pooled within-cells error.",
+                            "post-tests on the pooled within-cells error. Baseline days are a "
+                            "baseline imbalance check: unadjusted, not in the family.",
                     "html": table_html(c, columns=CONTRAST_SHOW)})
     dt = res.donor_test_table()
     if len(dt):
@@ -496,7 +499,8 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
                          "from control of the donor means of each animal's mean change from "
                          "baseline over the window, Student's t on donors (the test nocilab power "
                          "plans for), Holm-adjusted across outcomes. Largest difference: the "
-                         "post-injection day with the largest |t|, adjusted over days."),
+                         "post-injection day with the largest |t|, adjusted over the "
+                         "post-injection days (baseline days are not tested)."),
         "arms": arms, "sections": sections, "methods": methods,
         "arrive": arrive.to_dict("records"), "provenance": provenance,
     }

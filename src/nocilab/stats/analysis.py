@@ -29,7 +29,13 @@ from nocilab.stats.censoring import (
     censoring_sensitivity,
     censoring_summary,
 )
-from nocilab.stats.contrasts import CONTRAST_COLUMNS, ContrastTable, check_adjust, day_contrasts
+from nocilab.stats.contrasts import (
+    CONTRAST_COLUMNS,
+    ContrastTable,
+    check_adjust,
+    day_contrasts,
+    pre_injection_days,
+)
 from nocilab.stats.donor_test import DONOR_TEST_COLUMNS, donor_level_test
 from nocilab.stats.donors import DONOR_COLUMNS, RESPONDER_COLUMNS, DonorEffects, donor_effects
 from nocilab.stats.effect_sizes import EFFECT_SIZE_COLUMNS, hedges_g
@@ -223,7 +229,9 @@ def analyze_outcome(
     baseline_days, baseline : see :mod:`nocilab.stats.baseline`; the mode is recorded.
     posttest, family : multiplicity adjustment of the per-day contrasts (mixed model and
         RM post-tests): ``sidak`` (default), ``holm``, ``bonferroni``, ``dunnett``,
-        ``none``; over ``all`` days (default) or each ``day``.
+        ``none``; over ``all`` post-injection days (default) or each ``day``. Days before
+        day 0 and ``baseline_days`` are not in a family: their contrasts are an
+        unadjusted baseline imbalance check.
     censored, bound : censoring columns; when given and a value is censored, counts and a
         sensitivity analysis are added.
     auc_window : per-donor AUC window (default day 1 to the last day).
@@ -248,18 +256,21 @@ def analyze_outcome(
                        mode=baseline)
     notes.extend(b.notes)
     data = b.frame
+    # baseline days: in the figures and a labelled imbalance check, never in a family
+    pre = pre_injection_days(pd.to_numeric(data[day], errors="coerce").dropna().unique(),
+                             baseline_days)
     mixed, mixed_error, contrasts = None, "", None
     try:
         mixed = fit_mixed_model(data, value=value, arm=arm, day=day, animal=animal,
                                 donor=donor, control=control, covariate=b.covariate)
-        contrasts = day_contrasts(mixed, adjust=posttest, family=family)
+        contrasts = day_contrasts(mixed, adjust=posttest, family=family, baseline_days=pre)
         notes.extend(f"mixed model: {n}" for n in mixed.notes)
     except AnalysisError as exc:
         mixed_error = str(exc)
         notes.append(f"mixed model: {exc}")
     if b.covariate is None:
         rm = rm_anova(data, value=value, arm=arm, day=day, animal=animal, control=control,
-                      posttest=posttest, family=family)
+                      posttest=posttest, family=family, baseline_days=pre)
     else:
         rm = refused("baseline as covariate is not available in repeated-measures ANOVA: "
                      "see the mixed model")
