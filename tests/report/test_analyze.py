@@ -34,7 +34,7 @@ def report_dir(imported_study, tmp_path_factory) -> Path:
 
 def test_report_folder_holds_every_output(report_dir):
     assert (report_dir / "report.html").is_file()
-    for name in ("summary", "anova", "contrasts", "donors", "responders", "effect_sizes",
+    for name in ("summary", "anova", "contrasts", "donors", "affected_donors", "effect_sizes",
                  "derived", "arrive", "provenance"):
         assert (report_dir / "results" / f"{name}.csv").is_file(), name
     assert (report_dir / "results.xlsx").is_file() and (report_dir / "results.pzfx").is_file()

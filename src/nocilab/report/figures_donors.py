@@ -34,8 +34,10 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
     ----------
     donor_effects
         Columns ``donor``, ``arm``, ``estimate``, ``ci_low``, ``ci_high``,
-        ``responder`` (bool); optional ``note`` (why an estimate is missing). One row
-        per donor (and arm).
+        ``responder`` (bool); optional ``note`` (why an estimate is missing) and
+        ``classification`` (``clearly affected``, ``possibly affected``, ``not
+        affected``: then the title counts the three classes and "possibly" points are
+        half filled). One row per donor (and arm).
     outcome_label, unit
         What the effect is measured in, e.g. ``"Threshold"`` and ``"g"``; an outcome
         name such as ``"threshold_g"`` is made readable.
@@ -126,9 +128,11 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
             finite += [est, lo, hi]
             if math.isfinite(lo) and math.isfinite(hi):
                 ax.plot([lo, hi], [yy, yy], color=col, lw=0.9, zorder=2, solid_capstyle="butt")
+            half = str(r.get("classification", "")) == "possibly affected"
             ax.plot([est], [yy], ls="none", marker="o", ms=4.0 if r["responder"] else 3.6,
-                    mfc=col if r["responder"] else "white", mec=col, mew=0.8, zorder=3,
-                    gid=f"donor_{slug(r['donor'])}")
+                    mfc=col if r["responder"] or half else "white", mec=col, mew=0.8,
+                    zorder=3, gid=f"donor_{slug(r['donor'])}",
+                    fillstyle="left" if half else "full", mfcalt="white")
         ax.set_yticks([yy for yy, _ in rows], [r["donor"] for _, r in rows])
         for tick, (_, r) in zip(ax.get_yticklabels(), rows, strict=True):
             tick.set_fontweight("bold" if r["responder"] else "normal")
@@ -151,6 +155,13 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
         parts = []
         for arm in arms:
             sub = e[e["arm"] == arm]
+            if "classification" in e.columns:
+                k = sub["classification"].value_counts()
+                parts.append(f"{style.arm_label(arm, arm_labels)}: "
+                             f"{int(k.get('clearly affected', 0))} clearly, "
+                             f"{int(k.get('possibly affected', 0))} possibly, "
+                             f"{int(k.get('not affected', 0))} not affected of {len(sub)} donors")
+                continue
             parts.append(f"{style.arm_label(arm, arm_labels)}: {int(sub['responder'].sum())} of "
                          f"{len(sub)} donors responded")
         head = "\n".join(parts)
@@ -158,7 +169,12 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
         handles = [Line2D([], [], ls="none", marker="o", ms=4, mfc="#555555", mec="#555555"),
                    Line2D([], [], ls="none", marker="o", ms=3.6, mfc="white", mec="#555555",
                           mew=0.8)]
-        fig.legend(handles, ["Responder", "Non-responder"], loc="outside lower center", ncols=2)
+        names = ["Responder", "Non-responder"]
+        if "classification" in e.columns:
+            handles.insert(1, Line2D([], [], ls="none", marker="o", ms=3.6, mfc="#555555",
+                                     mec="#555555", mew=0.8, fillstyle="left", mfcalt="white"))
+            names = ["Clearly affected", "Possibly affected", "Not affected"]
+        fig.legend(handles, names, loc="outside lower center", ncols=len(names))
     return fig
 
 

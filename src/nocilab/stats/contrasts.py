@@ -41,7 +41,8 @@ FAMILIES = ("all", "day")
 BASELINE_CHECK = "baseline imbalance check: unadjusted, not in the family"
 
 
-def pre_injection_days(days: Sequence[float], baseline_days: Sequence[float] = ()) -> tuple[float, ...]:
+def pre_injection_days(days: Sequence[float],
+                       baseline_days: Sequence[float] = ()) -> tuple[float, ...]:
     """The days of ``days`` that are baselines: before day 0, or named in ``baseline_days``.
 
     Examples
