@@ -182,3 +182,22 @@ def test_baseline_days_get_no_significance_marks(tmp_path):
     job = _figure_job(inputs, ("x", "y"), d, res, tmp_path, "y")
     assert -1 not in set(job.marks["study_day"])
     assert set(job.marks["study_day"]) == {1, 2, 4, 7, 10}
+
+
+def test_first_screen_counts_donors_by_class_and_says_what_not_affected_means(report_dir):
+    """The summary gives clearly / possibly / not affected per arm, from affected_donors.csv,
+    and the lead says how many control-donor calls chance explains; no "responders"."""
+    page = (report_dir / "report.html").read_text()
+    first = page[:page.index("</table>")]  # the lead and the summary table
+    assert "Donors clearly / possibly / not affected" in first
+    assert "responder" not in page.lower()
+    assert "the counts are not a measure of how patients differ" in first
+    aff = pd.read_csv(report_dir / "results" / "affected_donors.csv")
+    ctrl = aff[aff["arm"] == "control"]
+    assert (f"were called clearly affected {ctrl['n_clearly'].sum()} times in "
+            f"{ctrl['n_evaluable'].sum()} classifications") in first
+    for r in aff.itertuples():
+        cell = f"{r.n_clearly} / {r.n_possibly} / {r.n_not} of {r.n_donors}"
+        assert cell in first, cell
+    assert "Calibrated by simulation on the demo design" in page
+    assert "5.4%" in page and "83.1%" in page

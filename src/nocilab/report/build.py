@@ -491,11 +491,8 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
         "lead": (f"{len(summary)} outcomes analysed. Counting donors (donor-level test, "
                  f"Holm-adjusted across outcomes), an arm differed from control on {n_donor_sig} of "
                  f"them; by the largest per-day mixed-model contrast (adjusted p < 0.05), on "
-                 f"{n_sig}. The donor is the unit for claims about patients. Each donor is "
-                 "also compared with the spread of the control donors and counted as clearly, "
-                 "possibly or not affected; a donor within the control donors' range may still "
-                 "have a smaller effect than this many donors can show, so the counts are not a "
-                 "measure of how patients differ."),
+                 f"{n_sig}. The donor is the unit for claims about patients. "
+                 + donor_words.lead_sentence(inputs.analysis.results.values(), inputs.control)),
         "summary_columns": ["Outcome", "Animals / donors", "Mixed model (Holm)",
                             "Donor-level test (Holm)", "Largest difference vs control",
                             "Donors clearly / possibly / not affected", "Censored"],

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nocilab.report.html import fmt_num
-from nocilab.stats.donors import CLEARLY
+from nocilab.stats.donors import CLEARLY, DEMO_CALIBRATION, Calibration
 
 DONOR_SHOW = ["donor", "arm", "n_animals", "value", "reference", "n_reference",
               "reference_mean", "difference", "df", "t", "p", "clearly_below", "clearly_above",
@@ -124,4 +124,43 @@ def methods_paragraph(*, window: str, posttest: str, level: float = 0.95,
         "empirical-Bayes (shrunken) donor effects from the mixed model: with 6-8 donors per arm "
         "the between-donor variance is poorly estimated, often at zero, which shrinks every "
         "donor to its arm's mean and turns the per-donor call into a restatement of the arm "
-        "effect, with no known false-call rate.")
+        "effect, with no known false-call rate. " + calibration_sentence(DEMO_CALIBRATION))
+
+
+ASSAY_NAMES = {"paw_pressure": "paw pressure", "cold_plate": "cold plate", "von_frey": "von Frey",
+               "ienfd": "IENFD"}
+
+
+def calibration_sentence(cal: Calibration) -> str:
+    """The calibration by simulation, in words (numbers from ``cal``)."""
+    per = ", ".join(f"{_pct(r)} {ASSAY_NAMES.get(a, a)}" for a, r in cal.by_assay)
+    lo, hi = cal.control_clearly_ci
+    slo, shi = cal.sensitivity_clearly_ci
+    return (
+        f"Calibrated by simulation on {cal.design} ({cal.studies} simulated studies, known "
+        f"truth): control donors were called clearly affected in {100 * cal.control_clearly:.1f}% "
+        f"of classifications (95% CI {100 * lo:.1f}-{100 * hi:.1f}%; clearly or possibly "
+        f"{100 * cal.control_either:.1f}%), and patient donors with a simulated effect in "
+        f"{100 * cal.sensitivity_clearly:.1f}% (95% CI {100 * slo:.1f}-{100 * shi:.1f}%; "
+        f"clearly or possibly {100 * cal.sensitivity_either:.1f}%): {per}. The sensitivity "
+        "depends on the effect relative to the spread between donors and on the number of "
+        "donors, so for another design it differs.")
+
+
+def lead_sentence(results: Any, control: str) -> str:
+    """The first screen's words on donors: the classes, what "not affected" means, and
+    how many control-donor calls chance explains in this study."""
+    ctrl = [r for res in results for r in res.donors.affected().itertuples()
+            if res.donors is not None and r.arm == control]
+    text = ("Each donor is also compared with the spread of the control donors and counted as "
+            "clearly, possibly or not affected; a donor within the control donors' range may "
+            "still have a smaller effect than this many donors can show, so the counts are not "
+            "a measure of how patients differ.")
+    if not ctrl:
+        return text
+    n = sum(r.n_evaluable for r in ctrl)
+    k = sum(r.n_clearly for r in ctrl)
+    expected = sum(r.expected_clearly_by_chance for r in ctrl)
+    return text + (f" Control donors, each against the others, were called clearly affected "
+                   f"{k} times in {n} classifications, where chance alone gives about "
+                   f"{fmt_num(expected)}.")

@@ -169,7 +169,7 @@ class DonorEffects:
             if ev < n:
                 summary += f" ({n - ev} not evaluable)"
             rows.append((arm, str(g["reference"].iloc[0]), n, ev, k1, k2, k3,
-                         round(1.0 - self.level, 12) * ev, summary))
+                         round((1.0 - self.level) * ev, 10), summary))
         return pd.DataFrame(rows, columns=list(AFFECTED_COLUMNS))
 
 
@@ -289,3 +289,36 @@ def donor_effects(
     out["arm"] = out["arm"].astype(str)
     return DonorEffects(frame=out, direction=direction, level=level,
                         possible_level=possible_level, quantity=quantity, window=window_text)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the classification performed on simulated studies of one design.
+
+    Rates are over every donor x outcome classification; ``*_ci`` are Monte-Carlo 95%
+    intervals with the studies as clusters. ``by_assay`` holds, per assay, the rate at
+    which patient donors with a simulated effect were called clearly affected.
+    """
+
+    design: str
+    studies: int
+    control_clearly: float
+    control_clearly_ci: tuple[float, float]
+    control_either: float
+    sensitivity_clearly: float
+    sensitivity_clearly_ci: tuple[float, float]
+    sensitivity_either: float
+    by_assay: tuple[tuple[str, float], ...]
+
+
+# Measured by benchmarks/bench_donor_classes.py --studies 200 (nocilab.demo.calibrate,
+# seeds 1-200, level 0.95, possible level 0.80); tests/demo/test_donor_calibration.py
+# checks a 16-study run against these numbers.
+DEMO_CALIBRATION = Calibration(
+    design="the demo design: 8 patient and 6 control donors, 3 mice each",
+    studies=200,
+    control_clearly=0.054, control_clearly_ci=(0.050, 0.058), control_either=0.198,
+    sensitivity_clearly=0.831, sensitivity_clearly_ci=(0.820, 0.842), sensitivity_either=0.948,
+    by_assay=(("paw_pressure", 1.000), ("cold_plate", 0.986), ("activity", 0.906),
+              ("grip", 0.900), ("ienfd", 0.801), ("von_frey", 0.411)),
+)
