@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nocilab.report.html import fmt_num
 from nocilab.stats.donors import CLEARLY, DEMO_CALIBRATION, Calibration
 
 DONOR_SHOW = ["donor", "arm", "n_animals", "value", "reference", "n_reference",
@@ -49,13 +48,14 @@ def key_sentence(res: Any, labels: dict[str, str]) -> str:
     ctrl = [r for r in aff.itertuples() if r.arm == res.control]
     parts = [_arm_counts(r, labels, res.control) for r in arms + ctrl]
     side = DIRECTION_WORDS[eff.direction]
-    text = (f"Donors ({eff.quantity}, {eff.window}, each {side} the control donors' one-sided "
-            f"{_pct(eff.level)} prediction bound: clearly affected; {side} the "
-            f"{_pct(eff.possible_level)} bound only: possibly): " + "; ".join(parts) + ".")
-    if eff.direction == "either":
-        text = text.replace("one-sided", "two-sided")
+    limit = ("two-sided {} prediction interval" if eff.direction == "either"
+             else "one-sided {} prediction bound")
+    text = (f"Donors ({eff.quantity}, {eff.window}, each {side} the control donors' "
+            f"{limit.format(_pct(eff.level))}: clearly affected; {side} the "
+            f"{_pct(eff.possible_level)} {limit.split()[-1]} only: possibly): "
+            + "; ".join(parts) + ".")
     if ctrl:
-        text += (f" By chance alone {fmt_num(ctrl[0].expected_clearly_by_chance)} of the "
+        text += (f" By chance alone {ctrl[0].expected_clearly_by_chance:.1f} of the "
                  f"{ctrl[0].n_evaluable} control donors would be clearly affected.")
     return text + (" Not affected means within the range of control donors; with this many "
                    "donors it does not show that a donor has no effect.")
@@ -163,4 +163,4 @@ def lead_sentence(results: Any, control: str) -> str:
     expected = sum(r.expected_clearly_by_chance for r in ctrl)
     return text + (f" Control donors, each against the others, were called clearly affected "
                    f"{k} times in {n} classifications, where chance alone gives about "
-                   f"{fmt_num(expected)}.")
+                   f"{expected:.1f}.")

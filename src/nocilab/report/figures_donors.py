@@ -55,8 +55,10 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
     Returns
     -------
     matplotlib.figure.Figure
-        Each donor's point carries gid ``donor_<donor>``; responders are filled and
-        their labels bold, non-responders open. The title says "k of n donors" per arm.
+        Each donor's point carries gid ``donor_<donor>``; ``responder`` points (clearly
+        affected) are filled and their labels bold, possibly affected ones half filled,
+        the others open. The title counts the classes per arm ("k of n donors
+        responded" without ``classification``).
         A donor without an estimate is listed with its note instead of a point.
     """
     if not isinstance(donor_effects, pd.DataFrame):
