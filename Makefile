@@ -32,6 +32,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_mixed_model.py
 	$(BIN)/python benchmarks/bench_power.py
 	$(BIN)/python benchmarks/bench_pilot.py
+	$(BIN)/python benchmarks/bench_donor_classes.py --studies 200
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info src/*.egg-info

@@ -48,7 +48,8 @@ def register(app: typer.Typer) -> None:
         baseline: str = typer.Option("raw", "--baseline", help=BASELINE_HELP),
         posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
         auc_window: str | None = typer.Option(None, "--auc-window",
-                                              help="Per-donor AUC window FIRST,LAST (default 1,last)."),
+                                              help="Window of the donor-level test and the donor "
+                                                   "classes, FIRST,LAST (default 1,last)."),
         blinded: bool = typer.Option(False, "--blinded",
                                      help="Analyse a blinded study with coded groups instead of arms."),
     ) -> None:
@@ -82,10 +83,11 @@ def register(app: typer.Typer) -> None:
         baseline: str = typer.Option("raw", "--baseline", help=BASELINE_HELP),
         posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
         direction: str = typer.Option("decrease", "--direction",
-                                      help="Expected direction for responders: decrease, increase, either."),
+                                      help="Expected direction of a patient effect, for "
+                                           "classifying donors: decrease, increase, either."),
         auc_window: str | None = typer.Option(None, "--auc-window",
-                                              help="Window of the per-donor AUC and the donor-level "
-                                                   "test, FIRST,LAST day (default: day 1 to the last)."),
+                                              help="Window of the donor-level test and the donor "
+                                                   "classes, FIRST,LAST day (default: day 1 to the last)."),
         sheet: str | None = typer.Option(None, "--sheet", help="XLSX: the sheet to read."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for anova.csv, contrasts.csv, donors.csv ..."),
     ) -> None:

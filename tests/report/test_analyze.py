@@ -34,7 +34,7 @@ def report_dir(imported_study, tmp_path_factory) -> Path:
 
 def test_report_folder_holds_every_output(report_dir):
     assert (report_dir / "report.html").is_file()
-    for name in ("summary", "anova", "contrasts", "donors", "responders", "effect_sizes",
+    for name in ("summary", "anova", "contrasts", "donors", "affected_donors", "effect_sizes",
                  "derived", "arrive", "provenance"):
         assert (report_dir / "results" / f"{name}.csv").is_file(), name
     assert (report_dir / "results.xlsx").is_file() and (report_dir / "results.pzfx").is_file()
@@ -192,3 +192,42 @@ def test_prism_file_holds_the_donor_means_the_donor_level_test_compared(report_d
         assert sum(control) / len(control) == pytest.approx(r.mean_control, rel=1e-12)
         t = sps.ttest_ind(treated, control, equal_var=True)
         assert t.statistic == pytest.approx(r.t, rel=1e-9) and t.pvalue == pytest.approx(r.p, rel=1e-8)
+
+
+def test_baseline_days_get_no_significance_marks(tmp_path):
+    """A baseline imbalance (day -1) is listed as a check, never starred in the figure."""
+    from types import SimpleNamespace
+
+    from nocilab.report.build import _figure_job
+    from nocilab.stats.analysis import analyze_outcome
+    from nocilab.stats.contrasts import BASELINE_CHECK
+
+    d = pd.read_csv(Path(__file__).resolve().parents[1] / "stats" / "reference" / "balanced.csv")
+    d.loc[(d["arm"] == "patient") & (d["study_day"] == -1), "value"] -= 25.0
+    res = analyze_outcome(d, donor="donor", control="control", baseline_days=[-1])
+    c = res.contrast_table()
+    base = c[(c["model"] == "mixed") & (c["day"] == -1)].iloc[0]
+    assert base["p"] < 0.001 and pd.isna(base["p_adj"]) and base["method"] == BASELINE_CHECK
+    inputs = SimpleNamespace(arm_labels={}, control="control", dosing_days=(0,))
+    job = _figure_job(inputs, ("x", "y"), d, res, tmp_path, "y")
+    assert -1 not in set(job.marks["study_day"])
+    assert set(job.marks["study_day"]) == {1, 2, 4, 7, 10}
+
+
+def test_first_screen_counts_donors_by_class_and_says_what_not_affected_means(report_dir):
+    """The summary gives clearly / possibly / not affected per arm, from affected_donors.csv,
+    and the lead says how many control-donor calls chance explains; no "responders"."""
+    page = (report_dir / "report.html").read_text()
+    first = page[:page.index("</table>")]  # the lead and the summary table
+    assert "Donors clearly / possibly / not affected" in first
+    assert "responder" not in page.lower()
+    assert "the counts are not a measure of how patients differ" in first
+    aff = pd.read_csv(report_dir / "results" / "affected_donors.csv")
+    ctrl = aff[aff["arm"] == "control"]
+    assert (f"were called clearly affected {ctrl['n_clearly'].sum()} times in "
+            f"{ctrl['n_evaluable'].sum()} classifications") in first
+    for r in aff.itertuples():
+        cell = f"{r.n_clearly} / {r.n_possibly} / {r.n_not} of {r.n_donors}"
+        assert cell in first, cell
+    assert "Calibrated by simulation on the demo design" in page
+    assert "5.4%" in page and "83.1%" in page

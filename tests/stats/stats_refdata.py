@@ -1,7 +1,8 @@
 """Shared helpers of the stats tests: the reference data sets and R's values.
 
-The data sets and reference CSVs in ``reference/`` are written by ``r/make_data.py`` and
-``r/make_reference.R`` (lme4 1.1, lmerTest 3.1, emmeans 1.8, afex 1.2, survival 3.5).
+The data sets and reference CSVs in ``reference/`` are written by ``r/make_data.py``,
+``r/make_reference.R`` and the other scripts in ``r/`` (lme4 1.1, lmerTest 3.1, emmeans
+1.8, afex 1.2, survival 3.5).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def test_public_surface_is_pinned():
 
 def test_every_table_has_fixed_columns(study):
     t = study.tables()
-    assert set(t) == {"summary", "anova", "contrasts", "donors", "responders", "censoring",
+    assert set(t) == {"summary", "anova", "contrasts", "donors", "affected_donors", "censoring",
                       "sensitivity", "effect_sizes", "variance_components", "donor_test", "planning"}
     assert list(t["summary"].columns) == list(SUMMARY_COLUMNS)
     assert list(t["anova"].columns) == list(ANOVA_TABLE_COLUMNS)
@@ -60,7 +60,10 @@ def test_mixed_results_in_tables_equal_r(study):
     pp = c[(c["assay"] == "paw_pressure") & (c["model"] == "mixed")]
     r = ref("balanced", "contrasts")
     assert_rel(pp["estimate"], r["estimate"], 1e-6, "estimate", atol=1e-7)
-    assert_rel(pp["p_adj"], r["p_sidak_all"], 0, "sidak", atol=1e-7)
+    # baseline day -1 is not in the family: Sidak over the post-injection days
+    post = ref("balanced", "contrasts_post")
+    assert_rel(pp.loc[pp["day"] > 0, "p_adj"], post["p_sidak_all"], 0, "sidak", atol=1e-7)
+    assert pp.loc[pp["day"] < 0, "p_adj"].isna().all()
     a = study.anova()
     rm = a[(a["assay"] == "paw_pressure") & (a["model"] == "rm_anova")].set_index("term")
     af = ref("balanced", "afex").set_index("effect")
@@ -78,7 +81,7 @@ def test_summary_holm_across_outcomes(study):
     assert "missing value" in vf["rm_anova"]
     cp = s.set_index("assay").loc["cold_plate"]
     assert cp["censoring_flag"] and cp["censored_fraction"] > 0.1
-    assert "of 6 donors" in cp["responders"]
+    assert "not affected of 6 donors" in cp["donors_affected"]
     assert s.set_index("assay").loc["paw_pressure", "random_terms"] == "(1|animal) + (1|donor)"
 
 
@@ -89,12 +92,16 @@ def test_rm_posttests_only_where_rm_anova_ran(study):
     assert len(study.sensitivity()) and set(study.sensitivity()["assay"]) == {"cold_plate"}
 
 
-def test_directions_reach_the_responders(study):
+def test_directions_reach_the_donor_classes(study):
     d = study.donors()
-    cp = d[d["assay"] == "cold_plate"]
-    assert (cp["responder"] == (cp["ci_low"] > 0)).all()
+    cp = d[d["assay"] == "cold_plate"]  # direction increase: upper bounds
+    assert cp["clearly_above"].notna().all() and cp["clearly_below"].isna().all()
+    clear = cp["classification"] == "clearly affected"
+    assert (clear == (cp["value"] > cp["clearly_above"])).all()
     pp = d[d["assay"] == "paw_pressure"]
-    assert (pp["responder"] == (pp["ci_high"] < 0)).all()
+    assert pp["clearly_below"].notna().all() and pp["clearly_above"].isna().all()
+    clear = pp["classification"] == "clearly affected"
+    assert (clear == (pp["value"] < pp["clearly_below"])).all()
 
 
 def test_analyze_outcome_covariate_mode_refuses_rm_anova_and_records_mode():
@@ -112,7 +119,10 @@ def test_analyze_outcome_without_donor_has_no_donor_tables():
     assert res.donors is None
     assert res.donor_table().empty and list(res.donor_table().columns[:3]) == [
         "assay", "outcome", "donor"]
-    assert res.contrasts.to_frame()["method"].iloc[0] == "holm over 1 comparison(s) (each day)"
+    con = res.contrasts.to_frame()
+    # day -1 is before the injection, a baseline check even without --baseline-days
+    assert con["method"].iloc[0] == "baseline imbalance check: unadjusted, not in the family"
+    assert con["method"].iloc[1] == "holm over 1 comparison(s) (each post-injection day)"
     assert res.rm_anova.available
 
 

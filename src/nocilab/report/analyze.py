@@ -14,7 +14,7 @@ import pandas as pd
 from nocilab.errors import AnalysisError, BlindingError
 from nocilab.model import Study
 
-# Expected direction of a patient-IgG effect, for "responder" donors.
+# Expected direction of a patient-IgG effect, fixed in advance, for classifying donors.
 DEFAULT_DIRECTIONS = {
     "threshold_g": "decrease", "latency_s": "decrease", "count": "increase",
     "force_g": "decrease", "force_g_per_g": "decrease", "distance_m": "decrease",

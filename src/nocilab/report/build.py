@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from nocilab import __version__
+from nocilab.report import donor_words
 from nocilab.report._plain import settings_text
 from nocilab.report.html import fmt_num, fmt_p, render_report, table_html
 
@@ -140,8 +141,9 @@ def _key_result(res: Any, summary: pd.Series, unit: str, labels: dict[str, str])
             f"Donor-level test ({r.quantity}, {r.window}): {arm} {fmt_num(r.difference)} {unit} "
             f"(95% CI {fmt_num(r.ci_low)} to {fmt_num(r.ci_high)}), t({r.df:g}) = {r.t:.2f}, "
             f"p {fmt_p(r.p)}, {r.n_units} vs {r.n_units_control} {r.unit}s.")
-    if summary.get("responders"):
-        words.append(f"Responders: {summary['responders']}.")
+    donor_text = donor_words.key_sentence(res, labels)
+    if donor_text:
+        words.append(donor_text)
     return " ".join(words), css
 
 
@@ -181,7 +183,7 @@ def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
         rows.append({"css": css, "cells": [
             f'<a href="#{_anchor(*key)}">{short}</a>', n,
             f"{term}: p {fmt_p(p_int)}" if not pd.isna(p_int) else "",
-            dt_txt, peak_txt, str(s["responders"]).replace("; ", "<br>"), cens]})
+            dt_txt, peak_txt, donor_words.summary_cell(res, inputs.arm_labels), cens]})
     return rows
 
 
@@ -221,26 +223,22 @@ def _methods(inputs: ReportInputs) -> list[str]:
         "donors; the animal term alone when each donor has one animal) fitted by REML, with "
         "Type III F tests (sum-to-zero contrasts) and per-day contrasts of each arm against the "
         f"control arm ({inputs.arm_labels.get(inputs.control, inputs.control)}), Satterthwaite "
-        f"degrees of freedom and {post} adjustment over the days; these match R's lme4, lmerTest "
-        "and emmeans. The p-values of the arm and arm × day terms were Holm-adjusted across the "
+        f"degrees of freedom and {post} adjustment over the post-injection days; these match "
+        "R's lme4, lmerTest and emmeans. Baseline days are shown in the figures but not tested "
+        "for a treatment effect: their contrasts are listed as an unadjusted baseline imbalance "
+        "check, outside the family. The p-values of the arm and arm × day terms were Holm-adjusted across the "
         "family of outcomes. For comparison with GraphPad Prism, a two-way repeated-measures "
         "ANOVA (arm between, day within) with Geisser-Greenhouse correction and per-day "
         f"post-tests ({post}) is reported where no value is missing (as afex::aov_ez); with "
         "missing values only the mixed model is used, as Prism does.")
     lo, hi = a.get("auc_window", (1, None))
-    p4 = (
-        "Donors. For each donor, its animals' change-from-baseline area under the curve "
-        f"(trapezoidal, from day {lo if lo is not None else 'first'} to "
-        f"{'the last day' if hi is None else f'day {hi}'}) was compared with the control arm's "
-        "animals (each control donor with the other control donors) by Welch's t test; a donor is "
-        "a responder when its 95% CI excludes zero in the expected direction. The donor, not the "
-        "mouse, is the unit for claims about patients: the donor-level test of the arm effect "
-        "averages each animal's mean change from baseline over the same window per donor and "
-        "compares each arm with control by Student's t on the donor means (variance pooled over "
-        "arms, df = donors - arms; the mean value for outcomes without a baseline; with several "
-        f"treatment arms adjusted over them by the {post} method), Holm-adjusted across "
-        "outcomes. It is the test nocilab power simulates; in balanced designs it equals the "
-        "mixed model's arm test on the changes from baseline.")
+    last = "the outcome's last test day" if hi is None else f"day {hi}"
+    window = f"from day {lo if lo is not None else 1} to {last}"
+    levels = [r.donors for r in inputs.analysis.results.values() if r.donors is not None]
+    p4 = donor_words.methods_paragraph(
+        window=window, posttest=post,
+        level=levels[0].level if levels else float(a.get("level", 0.95)),
+        possible_level=levels[0].possible_level if levels else 0.80)
     p5 = (f"Effect sizes are Hedges' g per day (difference of arm means over the pooled SD of the "
           f"animals on that day) with 95% CIs from the noncentral t distribution. Censored values "
           f"(at a cut-off or the end of a filament set) enter at their bound; outcomes with more than "
@@ -308,14 +306,18 @@ def draw_outcome_figures(job: FigureJob) -> list[dict]:
         if job.donors is not None and len(job.donors):
             unit = str(d["unit"].iloc[0])
             one_day = d["study_day"].nunique() == 1
-            label = job.ylabel.rsplit(" (", 1)[0] + ("" if one_day else ", AUC of change from baseline")
-            fig = donor_forest(job.donors, outcome_label=label,
-                               unit=unit if one_day else f"{unit}·day",
+            what = "value" if one_day else "mean change from baseline"
+            fig = donor_forest(donor_words.forest_frame(job.donors),
+                               outcome_label=job.ylabel.rsplit(" (", 1)[0], unit=unit,
+                               xlabel=f"Difference from the control donors' mean, {what} ({unit})",
                                arm_labels=job.arm_labels, control=job.control)
             out.append(_save(fig, job, "forest", "",
-                             "Per-donor effect (difference in change-from-baseline AUC, or in the "
-                             "value for single-day outcomes) against control animals, 95% CI; "
-                             "responders filled."))
+                             "Each donor's mean (over its mice) minus the control donors' mean; "
+                             "bars: ± the margin of the control donors' one-sided 95% prediction "
+                             "bound, so a bar clear of zero on the expected side means clearly "
+                             "affected (filled); half filled: possibly affected (beyond the 80% "
+                             "bound); open: not affected, i.e. within the control donors' range. "
+                             "Control donors: each against the other control donors."))
     wide = [f for f in out if f["css"] == "wide"]
     return [f for f in out if f["css"] != "wide"] + wide
 
@@ -326,7 +328,7 @@ def _figure_job(inputs: ReportInputs, key: tuple[str, str], d: pd.DataFrame, res
     if res is not None:
         c = res.contrast_table()
         if len(c):
-            m = c[c["model"] == "mixed"]
+            m = c[(c["model"] == "mixed") & c["p_adj"].notna()]  # no baseline-check marks
             marks = pd.DataFrame({"study_day": m["day"].astype(int), "arm": m["arm"],
                                   "p_adj": m["p_adj"]})
         if res.donors is not None:
@@ -364,8 +366,6 @@ CONTRAST_SHOW = ["model", "day", "contrast", "estimate", "se", "df", "t", "p", "
 ANOVA_SHOW = ["model", "term", "df_num", "df_den", "F", "p", "gg_epsilon", "p_gg"]
 DONOR_TEST_SHOW = ["arm", "quantity", "window", "n_units", "n_units_control", "n_animals",
                    "difference", "ci_low", "ci_high", "df", "t", "p", "unit", "note"]
-DONOR_SHOW = ["donor", "arm", "n_animals", "reference", "estimate", "ci_low", "ci_high", "p",
-              "responder", "note"]
 
 
 def _tables(res: Any) -> list[dict]:
@@ -374,7 +374,8 @@ def _tables(res: Any) -> list[dict]:
     if len(c):
         out.append({"title": "Per-day contrasts against control", "open": True,
                     "note": "mixed: REML, Satterthwaite df (as lmerTest/emmeans); rm_anova: Prism-style "
-                            "post-tests on the pooled within-cells error.",
+                            "post-tests on the pooled within-cells error. Baseline days are a "
+                            "baseline imbalance check: unadjusted, not in the family.",
                     "html": table_html(c, columns=CONTRAST_SHOW)})
     dt = res.donor_test_table()
     if len(dt):
@@ -389,8 +390,14 @@ def _tables(res: Any) -> list[dict]:
                     "open": False, "note": "gg_epsilon, p_gg: Geisser-Greenhouse correction.",
                     "html": table_html(a, columns=ANOVA_SHOW)})
     if res.donors is not None and len(res.donor_table()):
-        out.append({"title": "Per-donor effects", "open": False, "note": "",
-                    "html": table_html(res.donor_table(), columns=DONOR_SHOW)})
+        t = res.donor_table()
+        out.append({"title": "Donors: clearly, possibly or not affected", "open": False,
+                    "note": "value: the donor's mean change from baseline over the window (as in "
+                            "the donor-level test); each donor against the control donors' "
+                            "prediction interval (control donors: against the others); p: how "
+                            "often a control donor lies this far in the expected direction; "
+                            "clearly_/possibly_below (or above): the limits of the classes.",
+                    "html": table_html(t, columns=donor_words.table_columns(t))})
     e = res.effect_size_table()
     if len(e):
         out.append({"title": "Effect sizes (Hedges' g)", "open": False, "note": "",
@@ -493,11 +500,11 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
         "lead": (f"{len(summary)} outcomes analysed. Counting donors (donor-level test, "
                  f"Holm-adjusted across outcomes), an arm differed from control on {n_donor_sig} of "
                  f"them; by the largest per-day mixed-model contrast (adjusted p < 0.05), on "
-                 f"{n_sig}. The donor is the unit for claims about patients: see also the "
-                 "responders column and each outcome's forest plot."),
+                 f"{n_sig}. The donor is the unit for claims about patients. "
+                 + donor_words.lead_sentence(inputs.analysis.results.values(), inputs.control)),
         "summary_columns": ["Outcome", "Animals / donors", "Mixed model (Holm)",
                             "Donor-level test (Holm)", "Largest difference vs control",
-                            "Responders (donors)", "Censored"],
+                            "Donors clearly / possibly / not affected", "Censored"],
         "summary_rows": summary_rows,
         "summary_note": ("Mixed model: value ~ arm × day + (1|donor) + (1|animal), REML, "
                          "Satterthwaite df; p for the arm × day interaction (or arm for single-day "
@@ -505,7 +512,12 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
                          "from control of the donor means of each animal's mean change from "
                          "baseline over the window, Student's t on donors (the test nocilab power "
                          "plans for), Holm-adjusted across outcomes. Largest difference: the "
-                         "post-injection day with the largest |t|, adjusted over days."),
+                         "post-injection day with the largest |t|, adjusted over the "
+                         "post-injection days (baseline days are not tested). Donors clearly / "
+                         "possibly / not affected: each donor's mean change against the control "
+                         "donors' one-sided 95% (clearly) and 80% (possibly) prediction bounds; "
+                         "control donors each against the other control donors, which shows how "
+                         "often a donor without an effect is called affected."),
         "arms": arms, "sections": sections, "methods": methods,
         "arrive": arrive.to_dict("records"), "provenance": provenance,
     }

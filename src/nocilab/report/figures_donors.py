@@ -34,8 +34,10 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
     ----------
     donor_effects
         Columns ``donor``, ``arm``, ``estimate``, ``ci_low``, ``ci_high``,
-        ``responder`` (bool); optional ``note`` (why an estimate is missing). One row
-        per donor (and arm).
+        ``responder`` (bool); optional ``note`` (why an estimate is missing) and
+        ``classification`` (``clearly affected``, ``possibly affected``, ``not
+        affected``: then the title counts the three classes and "possibly" points are
+        half filled). One row per donor (and arm).
     outcome_label, unit
         What the effect is measured in, e.g. ``"Threshold"`` and ``"g"``; an outcome
         name such as ``"threshold_g"`` is made readable.
@@ -53,9 +55,10 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
     Returns
     -------
     matplotlib.figure.Figure
-        Each donor's point carries gid ``donor_<donor>``; responders are filled and
-        their labels bold, non-responders open. The figure's title (``fig.get_suptitle()``)
-        says "k of n donors" per arm.
+        Each donor's point carries gid ``donor_<donor>``; ``responder`` points (clearly
+        affected) are filled and their labels bold, possibly affected ones half filled,
+        the others open. The figure's title (``fig.get_suptitle()``) counts the classes
+        per arm ("k of n donors responded" without ``classification``).
         A donor without an estimate is listed with its note instead of a point.
         Arm names head their groups as (minor) y tick labels, so the layout keeps every
         label inside ``width``; the x label and the title are wrapped to it.
@@ -134,9 +137,11 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
             finite += [est, lo, hi]
             if math.isfinite(lo) and math.isfinite(hi):
                 ax.plot([lo, hi], [yy, yy], color=col, lw=0.9, zorder=2, solid_capstyle="butt")
+            half = str(r.get("classification", "")) == "possibly affected"
             ax.plot([est], [yy], ls="none", marker="o", ms=4.0 if r["responder"] else 3.6,
-                    mfc=col if r["responder"] else "white", mec=col, mew=0.8, zorder=3,
-                    gid=f"donor_{slug(r['donor'])}")
+                    mfc=col if r["responder"] or half else "white", mec=col, mew=0.8,
+                    zorder=3, gid=f"donor_{slug(r['donor'])}",
+                    fillstyle="left" if half else "full", mfcalt="white")
         ax.set_yticks([yy for yy, _ in rows], [r["donor"] for _, r in rows])
         for tick, (_, r) in zip(ax.get_yticklabels(), rows, strict=True):
             tick.set_fontweight("bold" if r["responder"] else "normal")
@@ -173,9 +178,16 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
         parts = []
         for arm in arms:
             sub = e[e["arm"] == arm]
-            parts.append(_draw.wrap_to_width(
-                f"{style.arm_label(arm, arm_labels)}: {int(sub['responder'].sum())} of "
-                f"{len(sub)} donors responded", width * 72 - 12, size=7.0))
+            if "classification" in e.columns:
+                k = sub["classification"].value_counts()
+                words = (f"{style.arm_label(arm, arm_labels)}: "
+                         f"{int(k.get('clearly affected', 0))} clearly, "
+                         f"{int(k.get('possibly affected', 0))} possibly, "
+                         f"{int(k.get('not affected', 0))} not affected of {len(sub)} donors")
+            else:
+                words = (f"{style.arm_label(arm, arm_labels)}: {int(sub['responder'].sum())} of "
+                         f"{len(sub)} donors responded")
+            parts.append(_draw.wrap_to_width(words, width * 72 - 12, size=7.0))
         head = "\n".join(parts)
         # the figure's title, not the axes': it may use the whole width from the left edge
         fig.suptitle(f"{title}\n{head}" if title else head, x=0.01, ha="left", fontsize=7.0,
@@ -183,7 +195,12 @@ def donor_forest(donor_effects: pd.DataFrame, *, outcome_label: str, unit: str,
         handles = [Line2D([], [], ls="none", marker="o", ms=4, mfc="#555555", mec="#555555"),
                    Line2D([], [], ls="none", marker="o", ms=3.6, mfc="white", mec="#555555",
                           mew=0.8)]
-        fig.legend(handles, ["Responder", "Non-responder"], loc="outside lower center", ncols=2)
+        names = ["Responder", "Non-responder"]
+        if "classification" in e.columns:
+            handles.insert(1, Line2D([], [], ls="none", marker="o", ms=3.6, mfc="#555555",
+                                     mec="#555555", mew=0.8, fillstyle="left", mfcalt="white"))
+            names = ["Clearly affected", "Possibly affected", "Not affected"]
+        fig.legend(handles, names, loc="outside lower center", ncols=len(names))
     return fig
 
 

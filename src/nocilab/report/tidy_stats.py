@@ -2,7 +2,7 @@
 
 Reads a CSV/XLSX with one row per animal x day, checks the named columns, runs
 :func:`nocilab.stats.analysis.analyze_outcome` and writes ``anova.csv``,
-``contrasts.csv``, ``donors.csv`` (with a donor column), ``responders.csv``,
+``contrasts.csv``, ``donors.csv`` (with a donor column), ``affected_donors.csv``,
 ``effect_sizes.csv``, ``variance_components.csv`` and ``summary.csv``.
 """
 
@@ -99,7 +99,7 @@ def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
     }
     if donor:
         tables["donors"] = res.donor_table()
-        tables["responders"] = res.responder_table()
+        tables["affected_donors"] = res.affected_table()
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, t in tables.items():

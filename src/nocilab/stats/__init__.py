@@ -11,7 +11,8 @@ Modules, each a pure function or two with frozen results and fixed-column tables
                      post-tests, refused (with the reason) when a value is missing;
 - ``donor_test``     the donor-level test of the arm effect (Student t on donor means of
                      the mean change from baseline over the window): what power plans for;
-- ``donors``         per-donor AUC effects against control and "k of n donors";
+- ``donors``         each donor against the control donors' prediction interval: how
+                     many donors are clearly, possibly and not affected;
 - ``censoring``      censored counts and flag, Tobit model, sensitivity analysis;
 - ``baseline``       raw, change, percent of baseline, or baseline as covariate;
 - ``effect_sizes``   Hedges' g per day with noncentral-t intervals;
@@ -36,7 +37,7 @@ from nocilab.stats.censoring import (
 )
 from nocilab.stats.contrasts import ContrastTable, day_contrasts
 from nocilab.stats.donor_test import donor_level_test
-from nocilab.stats.donors import DonorEffects, animal_auc, donor_effects
+from nocilab.stats.donors import DonorEffects, donor_effects
 from nocilab.stats.effect_sizes import hedges_g
 from nocilab.stats.mixed import (
     MixedModelFit,
@@ -64,7 +65,6 @@ __all__ = [
     "adjust_pvalues",
     "analyze_outcome",
     "analyze_table",
-    "animal_auc",
     "apply_baseline",
     "censoring_sensitivity",
     "censoring_summary",

@@ -2,8 +2,8 @@
 
 :func:`analyze_outcome` runs, on one outcome: baseline handling, the donor-aware mixed
 model (Type III tests, per-day contrasts against control), the Prism-style
-repeated-measures ANOVA with post-tests (or the reason it was refused), per-donor AUC
-effects and responders, Hedges' g per day, and, when values are censored, their counts
+repeated-measures ANOVA with post-tests (or the reason it was refused), each donor
+classified as clearly, possibly or not affected, Hedges' g per day, and, when values are censored, their counts
 and a sensitivity analysis. :func:`analyze_table` does so for every (assay, outcome) of
 a derived table and adds Holm's correction across outcomes.
 
@@ -29,9 +29,15 @@ from nocilab.stats.censoring import (
     censoring_sensitivity,
     censoring_summary,
 )
-from nocilab.stats.contrasts import CONTRAST_COLUMNS, ContrastTable, check_adjust, day_contrasts
+from nocilab.stats.contrasts import (
+    CONTRAST_COLUMNS,
+    ContrastTable,
+    check_adjust,
+    day_contrasts,
+    pre_injection_days,
+)
 from nocilab.stats.donor_test import DONOR_TEST_COLUMNS, donor_level_test
-from nocilab.stats.donors import DONOR_COLUMNS, RESPONDER_COLUMNS, DonorEffects, donor_effects
+from nocilab.stats.donors import AFFECTED_COLUMNS, DONOR_COLUMNS, DonorEffects, donor_effects
 from nocilab.stats.effect_sizes import EFFECT_SIZE_COLUMNS, hedges_g
 from nocilab.stats.mixed import VARIANCE_COLUMNS, MixedModelFit, fit_mixed_model
 from nocilab.stats.multiplicity import holm_across_outcomes
@@ -44,7 +50,7 @@ ANOVA_TABLE_COLUMNS = (*KEY, "model", "term", "sum_sq", "mean_sq", "df_num", "df
 CONTRAST_TABLE_COLUMNS = (*KEY, "model", *CONTRAST_COLUMNS)
 SUMMARY_COLUMNS = (
     *KEY, "status", "baseline", "n_animals", "n_donors", "random_terms", "p_arm", "p_arm_day",
-    "p_arm_holm", "p_arm_day_holm", "donor_test", "p_donor_test", "p_donor_test_holm", "rm_anova", "responders", "censored_fraction",
+    "p_arm_holm", "p_arm_day_holm", "donor_test", "p_donor_test", "p_donor_test_holm", "rm_anova", "donors_affected", "censored_fraction",
     "censoring_flag", "notes",
 )
 
@@ -120,8 +126,8 @@ class OutcomeResult:
         frame = self.planning.to_frame() if self.planning is not None else None
         return self._part(frame, PLANNING_COLUMNS)
 
-    def responder_table(self) -> pd.DataFrame:
-        return self._part(self.donors.responders() if self.donors else None, RESPONDER_COLUMNS)
+    def affected_table(self) -> pd.DataFrame:
+        return self._part(self.donors.affected() if self.donors else None, AFFECTED_COLUMNS)
 
     def censoring_table(self) -> pd.DataFrame:
         return self._part(self.censoring.to_frame() if self.censoring else None,
@@ -155,7 +161,7 @@ class OutcomeResult:
             p_dt = float(d["p_adj"].min())
         resp = ""
         if self.donors is not None:
-            r = self.donors.responders()
+            r = self.donors.affected()
             resp = "; ".join(f"{a}: {s}" for a, s in zip(r["arm"], r["summary"], strict=True))
         fit = self.mixed
         return {
@@ -168,7 +174,7 @@ class OutcomeResult:
             "p_arm": p_arm, "p_arm_day": p_int, "p_arm_holm": np.nan, "p_arm_day_holm": np.nan,
             "donor_test": dt_text, "p_donor_test": p_dt, "p_donor_test_holm": np.nan,
             "rm_anova": "available" if self.rm_anova.available else self.rm_anova.reason,
-            "responders": resp,
+            "donors_affected": resp,
             "censored_fraction": self.censoring.fraction if self.censoring else 0.0,
             "censoring_flag": bool(self.censoring.flagged) if self.censoring else False,
             "notes": " | ".join(self.notes),
@@ -223,11 +229,14 @@ def analyze_outcome(
     baseline_days, baseline : see :mod:`nocilab.stats.baseline`; the mode is recorded.
     posttest, family : multiplicity adjustment of the per-day contrasts (mixed model and
         RM post-tests): ``sidak`` (default), ``holm``, ``bonferroni``, ``dunnett``,
-        ``none``; over ``all`` days (default) or each ``day``.
+        ``none``; over ``all`` post-injection days (default) or each ``day``. Days before
+        day 0 and ``baseline_days`` are not in a family: their contrasts are an
+        unadjusted baseline imbalance check.
     censored, bound : censoring columns; when given and a value is censored, counts and a
         sensitivity analysis are added.
-    auc_window : per-donor AUC window (default day 1 to the last day).
-    direction : expected direction of a patient effect for responders.
+    auc_window : window of the donor-level test and of the per-donor classification
+        (default day 1 to the last day).
+    direction : expected direction of a patient effect, for the per-donor classification.
     censor_threshold : censored fraction above which a cell is flagged.
     level : confidence level of intervals.
     outcome, assay : labels carried into every table.
@@ -248,18 +257,21 @@ def analyze_outcome(
                        mode=baseline)
     notes.extend(b.notes)
     data = b.frame
+    # baseline days: in the figures and a labelled imbalance check, never in a family
+    pre = pre_injection_days(pd.to_numeric(data[day], errors="coerce").dropna().unique(),
+                             baseline_days)
     mixed, mixed_error, contrasts = None, "", None
     try:
         mixed = fit_mixed_model(data, value=value, arm=arm, day=day, animal=animal,
                                 donor=donor, control=control, covariate=b.covariate)
-        contrasts = day_contrasts(mixed, adjust=posttest, family=family)
+        contrasts = day_contrasts(mixed, adjust=posttest, family=family, baseline_days=pre)
         notes.extend(f"mixed model: {n}" for n in mixed.notes)
     except AnalysisError as exc:
         mixed_error = str(exc)
         notes.append(f"mixed model: {exc}")
     if b.covariate is None:
         rm = rm_anova(data, value=value, arm=arm, day=day, animal=animal, control=control,
-                      posttest=posttest, family=family)
+                      posttest=posttest, family=family, baseline_days=pre)
     else:
         rm = refused("baseline as covariate is not available in repeated-measures ANOVA: "
                      "see the mixed model")
@@ -321,8 +333,8 @@ class StudyAnalysis:
     def donors(self) -> pd.DataFrame:
         return self._cat("donor_table")
 
-    def responders(self) -> pd.DataFrame:
-        return self._cat("responder_table")
+    def affected_donors(self) -> pd.DataFrame:
+        return self._cat("affected_table")
 
     def donor_test(self) -> pd.DataFrame:
         return self._cat("donor_test_table")
@@ -359,7 +371,7 @@ class StudyAnalysis:
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, as the report and the CLI write them."""
         return {name: getattr(self, name)() for name in (
-            "summary", "anova", "contrasts", "donor_test", "donors", "responders", "censoring",
+            "summary", "anova", "contrasts", "donor_test", "donors", "affected_donors", "censoring",
             "sensitivity", "effect_sizes", "variance_components", "planning")}
 
 

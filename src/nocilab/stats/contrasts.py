@@ -12,6 +12,13 @@ The multiplicity adjustment is made over a *family* that the caller chooses and 
   family, which is what Prism does for "compare each cell mean with the control in that
   row" (one family for all rows);
 - ``family="day"``: each day is its own family (emmeans' default ``by = day``).
+
+Baseline days are not tested for a treatment effect: no arm has had IgG yet. Contrasts
+on the days given as ``baseline_days`` (every day before the first injection, see
+:func:`pre_injection_days`) stay out of every family; they are reported as a *baseline
+imbalance check*, unadjusted (``p_adj`` missing), with a ``method`` that says so. The
+family sizes, and so the adjusted p-values of the post-injection days, count the
+post-injection comparisons only.
 """
 
 from __future__ import annotations
@@ -31,6 +38,20 @@ CONTRAST_COLUMNS = (
     "day", "contrast", "arm", "estimate", "se", "df", "t", "p", "p_adj", "method",
 )
 FAMILIES = ("all", "day")
+BASELINE_CHECK = "baseline imbalance check: unadjusted, not in the family"
+
+
+def pre_injection_days(days: Sequence[float],
+                       baseline_days: Sequence[float] = ()) -> tuple[float, ...]:
+    """The days of ``days`` that are baselines: before day 0, or named in ``baseline_days``.
+
+    Examples
+    --------
+    >>> pre_injection_days([-3, -1, 0, 1, 7])
+    (-3.0, -1.0)
+    """
+    named = {float(d) for d in baseline_days}
+    return tuple(sorted({float(d) for d in days if float(d) < 0 or float(d) in named}))
 
 
 @dataclass(frozen=True)
@@ -56,14 +77,23 @@ def check_adjust(adjust: str, family: str) -> tuple[str, str]:
 
 
 def adjust_table(
-    table: pd.DataFrame, cov: np.ndarray, *, adjust: str, family: str
+    table: pd.DataFrame, cov: np.ndarray, *, adjust: str, family: str,
+    baseline_days: Sequence[float] = (),
 ) -> pd.DataFrame:
-    """Fill ``p_adj`` and ``method`` of a contrast table, given the contrasts' covariance."""
+    """Fill ``p_adj`` and ``method`` of a contrast table, given the contrasts' covariance.
+
+    Rows on ``baseline_days`` are left out of the families: their ``p_adj`` is missing
+    and their ``method`` is :data:`BASELINE_CHECK`.
+    """
     out = table.copy()
-    groups = [np.arange(len(out))] if family == "all" else [
-        np.flatnonzero(out["day"].to_numpy() == d) for d in pd.unique(out["day"])
+    day = out["day"].to_numpy(dtype=float)
+    base = np.isin(day, np.asarray([float(d) for d in baseline_days], dtype=float))
+    post = np.flatnonzero(~base)
+    groups = [post] if family == "all" else [
+        np.flatnonzero((day == d) & ~base) for d in pd.unique(day[~base])
     ]
-    p_adj = np.empty(len(out))
+    groups = [g for g in groups if g.size]
+    p_adj = np.full(len(out), np.nan)
     for idx in groups:
         sub = cov[np.ix_(idx, idx)]
         sd = np.sqrt(np.diag(sub))
@@ -74,10 +104,12 @@ def adjust_table(
     out["p_adj"] = p_adj
     sizes = sorted({len(g) for g in groups})
     size = "/".join(map(str, sizes))
-    scope = "all days" if family == "all" else "each day"
+    which = "post-injection " if base.any() else ""
+    scope = f"all {which}days" if family == "all" else f"each {which}day"
     out["method"] = (
         "none" if adjust == "none" else f"{adjust} over {size} comparison(s) ({scope})"
     )
+    out.loc[base, "method"] = BASELINE_CHECK
     return out
 
 
@@ -87,6 +119,7 @@ def day_contrasts(
     adjust: str = "sidak",
     family: str = "all",
     days: Sequence[float] | None = None,
+    baseline_days: Sequence[float] = (),
 ) -> ContrastTable:
     """Contrasts of each arm against the control arm (the fit's first arm) on each day.
 
@@ -97,6 +130,8 @@ def day_contrasts(
     family : ``all`` (one family over every day) or ``day`` (one family per day).
     days : the days to compare (default: every day of the model); the family is made of
         the days listed.
+    baseline_days : days before any injection: their contrasts are a baseline imbalance
+        check, outside the family (see the module docstring). Default: none.
 
     Returns
     -------
@@ -127,7 +162,8 @@ def day_contrasts(
     table = pd.DataFrame(rows, columns=list(CONTRAST_COLUMNS[:8]))
     table["day"] = day_values(table["day"])
     L = np.array(Ls)
-    out = adjust_table(table, L @ fit.vcov @ L.T, adjust=adjust, family=family)
+    out = adjust_table(table, L @ fit.vcov @ L.T, adjust=adjust, family=family,
+                       baseline_days=baseline_days)
     return ContrastTable(frame=out[list(CONTRAST_COLUMNS)], adjust=adjust, family=family)
 
 

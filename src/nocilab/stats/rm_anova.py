@@ -15,7 +15,9 @@ are irrelevant to the comparison and the error is the *within-cells* mean square
 ``(SS_subject + SS_residual) / (df_subject + df_residual)`` with ``df_subject +
 df_residual`` degrees of freedom (the residual mean square of the ordinary two-way
 ANOVA). The multiplicity family is every comparison on every day (``family="all"``, as
-Prism treats the comparisons of all rows as one family) or each day (``family="day"``).
+Prism treats the comparisons of all rows as one family) or each day (``family="day"``);
+the comparisons on ``baseline_days`` are a baseline imbalance check outside the family
+(as in :mod:`nocilab.stats.contrasts`).
 
 Repeated-measures ANOVA needs every animal measured on every day. With a missing value
 the result is *refused*: ``RmAnovaResult.available`` is False and ``reason`` says why,
@@ -24,6 +26,7 @@ and the caller reports the mixed model instead (as Prism switches to its mixed m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,6 +96,7 @@ def rm_anova(
     control: str,
     posttest: str = "sidak",
     family: str = "all",
+    baseline_days: Sequence[float] = (),
 ) -> RmAnovaResult:
     """Two-way repeated-measures ANOVA (arm between, day within) with per-day post-tests.
 
@@ -103,6 +107,8 @@ def rm_anova(
     control : the control arm of the post-tests.
     posttest : ``sidak`` (default), ``bonferroni``, ``holm``, ``dunnett`` or ``none``.
     family : ``all`` (every comparison of every day, Prism's family) or ``day``.
+    baseline_days : days before any injection: their post-tests are reported as a
+        baseline imbalance check, unadjusted and outside the family. Default: none.
 
     Returns
     -------
@@ -192,7 +198,7 @@ def rm_anova(
     table = pd.DataFrame(rows, columns=list(RM_ANOVA_COLUMNS))
 
     post = _posttests(Y, g, n_g, arms, days, ss_subj + ss_res, df_subj + df_res,
-                      posttest, family)
+                      posttest, family, baseline_days)
     return RmAnovaResult(
         available=True, reason="", table=table, posttests=post, gg_epsilon=eps,
         n_animals={a_: int(n) for a_, n in n_per.items()}, days=days,
@@ -202,6 +208,7 @@ def rm_anova(
 def _posttests(
     Y: np.ndarray, g: np.ndarray, n_g: np.ndarray, arms: tuple[str, ...],
     days: tuple[float, ...], ss_wc: float, df_wc: int, adjust: str, family: str,
+    baseline_days: Sequence[float],
 ) -> ContrastTable:
     ms_wc = ss_wc / df_wc
     means = np.vstack([Y[g == i].mean(axis=0) for i in range(len(arms))])
@@ -221,7 +228,7 @@ def _posttests(
         for c, (jj, ii) in enumerate(keys):
             if j == jj:
                 cov[r, c] = ms_wc * (1.0 / n_g[0] + (1.0 / n_g[i] if i == ii else 0.0))
-    out = adjust_table(table, cov, adjust=adjust, family=family)
+    out = adjust_table(table, cov, adjust=adjust, family=family, baseline_days=baseline_days)
     return ContrastTable(frame=out[list(CONTRAST_COLUMNS)], adjust=adjust, family=family)
 
 
