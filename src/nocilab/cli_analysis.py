@@ -10,16 +10,15 @@ BASELINE_HELP = "raw, change (from baseline), percent (of baseline) or covariate
 POSTTEST_HELP = "Per-day adjustment: sidak, bonferroni, holm, dunnett or none."
 
 
-def _window(text: str | None) -> tuple[int | None, int | None]:
-    from nocilab.errors import NocilabError
+WINDOW_HELP = ("Analysis window FIRST,LAST post-injection day of the donor-level test and "
+               "the per-donor AUC, e.g. 1,14 (default: the study file's [analysis] window, "
+               "else day 1 to the last day). --auc-window is the same option.")
 
-    if not text:
-        return (1, None)
-    try:
-        lo, _, hi = text.partition(",")
-        return (int(lo) if lo.strip() else None, int(hi) if hi.strip() else None)
-    except ValueError:
-        raise NocilabError(f"--auc-window must be FIRST,LAST study days (e.g. 1,14); got {text!r}") from None
+
+def _window(text: str | None) -> tuple[int, int | None] | None:
+    from nocilab.stats.window import parse_window
+
+    return None if text is None else parse_window(text, option="--window")
 
 
 def register(app: typer.Typer) -> None:
@@ -31,8 +30,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html, results/, figures/."),
         baseline: str = typer.Option("raw", "--baseline", help=BASELINE_HELP),
         posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
-        auc_window: str | None = typer.Option(None, "--auc-window",
-                                              help="Per-donor AUC window FIRST,LAST (default 1,last)."),
+        window: str | None = typer.Option(None, "--window", "--auc-window", help=WINDOW_HELP),
         blinded: bool = typer.Option(False, "--blinded",
                                      help="Analyse a blinded study with coded groups instead of arms."),
     ) -> None:
@@ -48,7 +46,8 @@ def register(app: typer.Typer) -> None:
         with Store.open(study.database_url(), create=False) as store, \
                 console.status("fitting models and drawing figures"):
             page = analyze_study(study, store, out, baseline=baseline, posttest=posttest,
-                                 auc_window=_window(auc_window), blinded=blinded)
+                                 window=_window(window), window_option=f"--window {window}",
+                                 blinded=blinded)
         console.print(f"wrote {page} (and results/, results.xlsx, results.pzfx, figures/)",
                       highlight=False)
 
@@ -67,9 +66,10 @@ def register(app: typer.Typer) -> None:
         posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
         direction: str = typer.Option("decrease", "--direction",
                                       help="Expected direction for responders: decrease, increase, either."),
-        auc_window: str | None = typer.Option(None, "--auc-window",
-                                              help="Window of the per-donor AUC and the donor-level "
-                                                   "test, FIRST,LAST day (default: day 1 to the last)."),
+        window: str | None = typer.Option(None, "--window", "--auc-window",
+                                          help="Window of the per-donor AUC and the donor-level "
+                                               "test, FIRST,LAST day (default: day 1 to the last). "
+                                               "--auc-window is the same option."),
         sheet: str | None = typer.Option(None, "--sheet", help="XLSX: the sheet to read."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for anova.csv, contrasts.csv, donors.csv ..."),
     ) -> None:
@@ -85,6 +85,6 @@ def register(app: typer.Typer) -> None:
         written = run_tidy_stats(table, value=value, arm=arm, day=day, animal=animal, donor=donor,
                                  control=control, baseline_days=days, baseline=baseline,
                                  posttest=posttest, direction=direction, sheet=sheet, out=out,
-                                 auc_window=_window(auc_window))
+                                 window=_window(window), window_option=f"--window {window}")
         for p in written:
             console.print(f"wrote {p}", highlight=False)

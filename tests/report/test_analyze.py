@@ -100,10 +100,21 @@ def test_tidy_stats_command(tmp_path, report_dir, capsys):
                  "--animal", "animal", "--donor", "donor", "--auc-window", "1,3",
                  "--out", str(early)]) == 0
     assert pd.read_csv(early / "donor_test.csv").iloc[0]["window"] == "days 1-3"
-    tidy_test = pd.read_csv(out / "donor_test.csv").iloc[0]
+    # the study's report used its study file's window (days 1-14); the same window on the
+    # command line gives the same test (--window and --auc-window are one option)
+    same = tmp_path / "same"
+    assert main(["stats", str(table), "--value", "grams", "--arm", "arm", "--day", "study_day",
+                 "--animal", "animal", "--donor", "donor", "--window", "1,14",
+                 "--out", str(same)]) == 0
+    tidy_test = pd.read_csv(same / "donor_test.csv").iloc[0]
     study_test = pd.read_csv(report_dir / "results" / "donor_test.csv")
     study_test = study_test[study_test.assay == "paw_pressure"].iloc[0]
+    assert study_test["window"] == tidy_test["window"] == "days 1-14"
     assert tidy_test["t"] == pytest.approx(study_test["t"], rel=1e-12)
+    default = pd.read_csv(out / "donor_test.csv").iloc[0]  # no study file: day 1 to the last
+    assert default["window"] == "days 1-21" and default["t"] != pytest.approx(tidy_test["t"])
+    summary = pd.read_csv(same / "summary.csv").iloc[0]
+    assert summary["window"] == "days 1-14, from the command line (--window 1,14)"
     anova = pd.read_csv(out / "anova.csv")
     for col in ("term", "F", "df_num", "df_den", "p", "gg_epsilon", "p_gg"):
         assert col in anova.columns
@@ -162,3 +173,40 @@ def test_report_gives_the_planning_components_power_from_takes(report_dir, impor
     assert row["loglik"] == pytest.approx(pilot.loglik, abs=1e-6)
     assert row["sd_residual"] == pytest.approx(pilot.variance.sd_residual, rel=1e-3)
     assert row["rho"] == pytest.approx(pilot.variance.rho, abs=1e-3)
+
+
+def test_report_uses_and_states_the_study_files_window(report_dir, imported_study):
+    from nocilab.model import load_study
+
+    assert load_study(imported_study).analysis_window() == ((1, 14), "[analysis] window")
+    said = "days 1-14, from the study file ([analysis] window)"
+    summary = pd.read_csv(report_dir / "results" / "summary.csv")
+    assert set(summary.loc[summary["status"] == "ok", "window"]) == {said}
+    dt = pd.read_csv(report_dir / "results" / "donor_test.csv").set_index("assay")
+    assert dt.loc["paw_pressure", "window"] == dt.loc["von_frey", "window"] == "days 1-14"
+    page = (report_dir / "report.html").read_text()
+    assert f"Analysis window: {said}" in page
+    prov = pd.read_csv(report_dir / "results" / "provenance.csv").set_index("item")
+    assert said in prov.loc["settings", "value"]
+
+
+def test_window_on_the_command_line_wins(imported_study, tmp_path, capsys):
+    out = tmp_path / "rep"
+    # --auc-window is the older name of --window
+    assert main(["analyze", str(imported_study), "--out", str(out), "--auc-window", "1,7"]) == 0
+    said = "days 1-7, from the command line (--window 1,7)"
+    assert set(pd.read_csv(out / "results" / "summary.csv")["window"]) == {said}
+    dt = pd.read_csv(out / "results" / "donor_test.csv").set_index("assay")
+    assert dt.loc["paw_pressure", "window"] == "days 1-7"
+    assert dt.loc["ienfd", "window"] == "day 21"  # an endpoint is tested on its one day
+    assert f"Analysis window: {said}" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("text", ["0,7", "7,1", "1-7"])
+def test_a_bad_window_is_refused_before_anything_is_written(imported_study, tmp_path, capsys,
+                                                             text):
+    out = tmp_path / "rep"
+    code = main(["analyze", str(imported_study), "--out", str(out), "--window", text])
+    err = capsys.readouterr().err
+    assert code != 0 and "--window" in err and "Traceback" not in err
+    assert not out.exists()

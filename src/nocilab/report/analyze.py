@@ -23,9 +23,14 @@ DEFAULT_DIRECTIONS = {
 
 
 def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", posttest: str = "sidak",
-                  auc_window: tuple[int | None, int | None] = (1, None), blinded: bool = False,
-                  directions: dict[str, str] | None = None) -> Path:
+                  window: tuple[int, int | None] | None = None, window_option: str = "--window",
+                  blinded: bool = False, directions: dict[str, str] | None = None) -> Path:
     """Analyse every outcome of a study and write the report folder; return report.html.
+
+    ``window`` (first, last post-injection day; ``last`` None: the last day measured) is
+    the analysis window given on the command line (``window_option`` says how, for the
+    report); without it the study file's (:meth:`Study.analysis_window`), else day 1 to
+    the last day.
 
     Raises
     ------
@@ -38,6 +43,7 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
     from nocilab.design.blinding import assignments, blinding_state, group_codes
     from nocilab.report.build import ReportInputs, write_report
     from nocilab.stats.analysis import analyze_table
+    from nocilab.stats.window import choose_window
 
     state = blinding_state(study, store)
     arm_labels = {a.id: a.label for a in study.arms}
@@ -68,8 +74,10 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
     baseline_days = tuple(sorted(d for d in derived["study_day"].unique() if d < 0))
     dirs = dict(DEFAULT_DIRECTIONS)
     dirs.update(directions or {})
+    win = choose_window(command_line=window, option=window_option,
+                        study_window=study.analysis_window())
     analysis = analyze_table(derived, control=control, baseline_days=baseline_days, baseline=baseline,
-                             posttest=posttest, directions=dirs, auc_window=auc_window)
+                             posttest=posttest, directions=dirs, auc_window=win)
     audit = store.verify_audit()
     imports = store.imports()
     seeds = []

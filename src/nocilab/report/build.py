@@ -225,11 +225,11 @@ def _methods(inputs: ReportInputs) -> list[str]:
         "ANOVA (arm between, day within) with Geisser-Greenhouse correction and per-day "
         f"post-tests ({post}) is reported where no value is missing (as afex::aov_ez); with "
         "missing values only the mixed model is used, as Prism does.")
-    lo, hi = a.get("auc_window", (1, None))
+    window = a.get("window", "day 1 to the last day measured")
     p4 = (
-        "Donors. For each donor, its animals' change-from-baseline area under the curve "
-        f"(trapezoidal, from day {lo if lo is not None else 'first'} to "
-        f"{'the last day' if hi is None else f'day {hi}'}) was compared with the control arm's "
+        f"Donors. Analysis window: {window}; the per-donor areas, the donor-level test and the "
+        "planning components use it. For each donor, its animals' change-from-baseline area "
+        "under the curve (trapezoidal, over the window) was compared with the control arm's "
         "animals (each control donor with the other control donors) by Welch's t test; a donor is "
         "a responder when its 95% CI excludes zero in the expected direction. The donor, not the "
         "mouse, is the unit for claims about patients: the donor-level test of the arm effect "

@@ -57,9 +57,14 @@ def read_tidy(path: Path, *, columns: Sequence[str], value: str, sheet: str | No
 def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
                    donor: str | None, control: str | None, baseline_days: Sequence[float] | None,
                    baseline: str, posttest: str, direction: str, sheet: str | None,
-                   out: Path, auc_window: tuple[float | None, float | None] = (1, None)
-                   ) -> list[Path]:
-    """Analyse a tidy table and write the result tables into ``out``; return the files."""
+                   out: Path, window: tuple[int, int | None] | None = None,
+                   window_option: str = "--window") -> list[Path]:
+    """Analyse a tidy table and write the result tables into ``out``; return the files.
+
+    ``window``: the analysis window from the command line (default: day 1 to the last).
+    """
+    from nocilab.stats.window import choose_window
+
     from nocilab.errors import AnalysisError
     from nocilab.stats.analysis import analyze_outcome
 
@@ -82,7 +87,7 @@ def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
     res = analyze_outcome(frame, value=value, arm=arm, day=day, animal=animal, donor=donor,
                           control=control, baseline_days=tuple(baseline_days), baseline=baseline,
                           posttest=posttest, direction=direction, outcome=value, assay="",
-                          auc_window=auc_window)
+                          auc_window=choose_window(command_line=window, option=window_option))
     tables = {
         "anova": res.anova_table(), "contrasts": res.contrast_table(),
         "effect_sizes": res.effect_size_table(), "variance_components": res.variance_table(),

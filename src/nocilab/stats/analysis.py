@@ -5,7 +5,10 @@ model (Type III tests, per-day contrasts against control), the Prism-style
 repeated-measures ANOVA with post-tests (or the reason it was refused), per-donor AUC
 effects and responders, Hedges' g per day, and, when values are censored, their counts
 and a sensitivity analysis. :func:`analyze_table` does so for every (assay, outcome) of
-a derived table and adds Holm's correction across outcomes.
+a derived table and adds Holm's correction across outcomes. The donor-level test, the
+per-donor AUC and the planning components use one window of post-injection days
+(:class:`~nocilab.stats.window.AnalysisWindow`), stated in the summary with where it
+came from.
 
 Every table starts with ``assay`` and ``outcome``; the column sets are fixed and listed
 in the ``*_COLUMNS`` constants of this module and of the modules it draws on.
@@ -37,13 +40,14 @@ from nocilab.stats.mixed import VARIANCE_COLUMNS, MixedModelFit, fit_mixed_model
 from nocilab.stats.multiplicity import holm_across_outcomes
 from nocilab.stats.response_model import PLANNING_COLUMNS, ResponseModelFit, fit_response_model
 from nocilab.stats.rm_anova import RmAnovaResult, refused, rm_anova
+from nocilab.stats.window import DEFAULT_WINDOW, AnalysisWindow, as_window
 
 KEY = ("assay", "outcome")
 ANOVA_TABLE_COLUMNS = (*KEY, "model", "term", "sum_sq", "mean_sq", "df_num", "df_den", "F",
                        "p", "gg_epsilon", "p_gg")
 CONTRAST_TABLE_COLUMNS = (*KEY, "model", *CONTRAST_COLUMNS)
 SUMMARY_COLUMNS = (
-    *KEY, "status", "baseline", "n_animals", "n_donors", "random_terms", "p_arm", "p_arm_day",
+    *KEY, "status", "baseline", "window", "n_animals", "n_donors", "random_terms", "p_arm", "p_arm_day",
     "p_arm_holm", "p_arm_day_holm", "donor_test", "p_donor_test", "p_donor_test_holm", "rm_anova", "responders", "censored_fraction",
     "censoring_flag", "notes",
 )
@@ -70,6 +74,7 @@ class OutcomeResult:
     notes: tuple[str, ...] = field(default=())
     donor_test: pd.DataFrame | None = None
     planning: ResponseModelFit | None = None
+    window: AnalysisWindow = field(default_factory=AnalysisWindow)
 
     def _keyed(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy()
@@ -161,7 +166,7 @@ class OutcomeResult:
         return {
             "assay": self.assay, "outcome": self.outcome,
             "status": "ok" if fit is not None else f"mixed model failed: {self.mixed_error}",
-            "baseline": self.baseline,
+            "baseline": self.baseline, "window": self.window.describe(),
             "n_animals": fit.n_animals if fit else np.nan,
             "n_donors": fit.n_donors if fit and fit.n_donors is not None else np.nan,
             "random_terms": " + ".join(f"(1|{t})" for t in fit.random_terms) if fit else "",
@@ -205,7 +210,7 @@ def analyze_outcome(
     family: str = "all",
     censored: str | None = None,
     bound: str | None = None,
-    auc_window: tuple[float | None, float | None] = (1, None),
+    auc_window: AnalysisWindow | tuple[float | None, float | None] | None = DEFAULT_WINDOW,
     direction: str = "decrease",
     censor_threshold: float = 0.10,
     level: float = 0.95,
@@ -226,7 +231,9 @@ def analyze_outcome(
         ``none``; over ``all`` days (default) or each ``day``.
     censored, bound : censoring columns; when given and a value is censored, counts and a
         sensitivity analysis are added.
-    auc_window : per-donor AUC window (default day 1 to the last day).
+    auc_window : the window of post-injection days of the donor-level test, the
+        per-donor AUC and the planning components: an :class:`AnalysisWindow` (which
+        says where it came from) or ``(first, last)``; default day 1 to the last day.
     direction : expected direction of a patient effect for responders.
     censor_threshold : censored fraction above which a cell is flagged.
     level : confidence level of intervals.
@@ -237,6 +244,7 @@ def analyze_outcome(
     OutcomeResult
     """
     posttest, family = check_adjust(posttest, family)
+    window = as_window(auc_window)
     notes: list[str] = []
     cens = None
     if censored is not None and censored in frame.columns:
@@ -267,16 +275,20 @@ def analyze_outcome(
     if donor is not None:
         donors = _attempt(notes, "per-donor effects", lambda: donor_effects(
             frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
-            baseline_days=baseline_days, window=auc_window, direction=direction, level=level))
+            baseline_days=baseline_days, window=window.bounds, direction=direction,
+            level=level))
     dtest = _attempt(notes, "donor-level test", lambda: donor_level_test(
         frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
-        baseline_days=baseline_days, window=auc_window, level=level,
+        baseline_days=baseline_days, window=window.bounds, level=level,
         adjust="none" if posttest == "none" else posttest))
     planning = None
     days = pd.to_numeric(frame[day], errors="coerce")
-    if len(baseline_days) and (days > 0).any():
+    in_window = (days > 0) & (days >= window.first)
+    if window.last is not None:
+        in_window &= days <= window.last
+    if len(baseline_days) and in_window.any():
         planning = _attempt(notes, "variance components for planning", lambda: fit_response_model(
-            frame[days.isin(baseline_days) | (days > 0)], value=value, arm=arm, day=day,
+            frame[days.isin(baseline_days) | in_window], value=value, arm=arm, day=day,
             animal=animal, donor=donor if donor is not None else "\x00no donor"))
     es = _attempt(notes, "effect sizes", lambda: hedges_g(
         data, value=value, arm=arm, day=day, animal=animal, control=control, level=level))
@@ -291,7 +303,7 @@ def analyze_outcome(
         assay=assay, outcome=outcome or value, baseline=b.mode, baseline_days=b.baseline_days,
         control=control, mixed=mixed, mixed_error=mixed_error, contrasts=contrasts,
         rm_anova=rm, donors=donors, effect_sizes=es, censoring=cens, sensitivity=sens,
-        notes=tuple(notes), donor_test=dtest, planning=planning,
+        notes=tuple(notes), donor_test=dtest, planning=planning, window=window,
     )
 
 
@@ -372,7 +384,7 @@ def analyze_table(
     posttest: str = "sidak",
     family: str = "all",
     directions: Mapping[str, str] | str = "decrease",
-    auc_window: tuple[float | None, float | None] = (1, None),
+    auc_window: AnalysisWindow | tuple[float | None, float | None] | None = DEFAULT_WINDOW,
     censor_threshold: float = 0.10,
     level: float = 0.95,
 ) -> StudyAnalysis:
@@ -384,8 +396,11 @@ def analyze_table(
     Holm's correction across outcomes is applied to the mixed model's ``arm`` and
     ``arm:day`` p-values. Each outcome uses those of ``baseline_days`` on which it was
     measured (an endpoint measured once has none, and is analysed on its raw value).
+    Every outcome uses the one window ``auc_window`` (see :func:`analyze_outcome`);
+    ``settings["window"]`` says which it was and why.
     """
     check_adjust(posttest, family)
+    window = as_window(auc_window)
     derived = schema.validate(derived, schema.DERIVED, table="derived")
     results: dict[tuple[str, str], OutcomeResult] = {}
     failures: dict[tuple[str, str], str] = {}
@@ -401,14 +416,14 @@ def analyze_table(
                 g, value="value", arm="arm", day="study_day", animal="animal",
                 donor="donor" if has_donor else None, control=control,
                 baseline_days=days_here, baseline=baseline, posttest=posttest,
-                family=family, censored="censored", bound="bound", auc_window=auc_window,
+                family=family, censored="censored", bound="bound", auc_window=window,
                 direction=direction, censor_threshold=censor_threshold, level=level,
                 outcome=key[1], assay=key[0],
             )
         except AnalysisError as exc:
             failures[key] = str(exc)
     settings = dict(control=control, baseline_days=tuple(baseline_days), baseline=baseline,
-                    posttest=posttest, family=family, auc_window=auc_window,
+                    posttest=posttest, family=family, window=window.describe(),
                     censor_threshold=censor_threshold, level=level,
                     directions=directions if isinstance(directions, str) else dict(directions))
     return StudyAnalysis(results=results, failures=failures, settings=settings)
