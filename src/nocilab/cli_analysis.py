@@ -31,6 +31,9 @@ def register(app: typer.Typer) -> None:
         baseline: str = typer.Option("raw", "--baseline", help=BASELINE_HELP),
         posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
         window: str | None = typer.Option(None, "--window", "--auc-window", help=WINDOW_HELP),
+        outcome: list[str] = typer.Option([], "--outcome",
+                                          help="Analyse only this outcome, ASSAY.OUTCOME (e.g. "
+                                               "von_frey.threshold_g); repeat for several."),
         blinded: bool = typer.Option(False, "--blinded",
                                      help="Analyse a blinded study with coded groups instead of arms."),
     ) -> None:
@@ -47,7 +50,7 @@ def register(app: typer.Typer) -> None:
                 console.status("fitting models and drawing figures"):
             page = analyze_study(study, store, out, baseline=baseline, posttest=posttest,
                                  window=_window(window), window_option=f"--window {window}",
-                                 blinded=blinded)
+                                 blinded=blinded, outcomes=outcome or None)
         console.print(f"wrote {page} (and results/, results.xlsx, results.pzfx, figures/)",
                       highlight=False)
 
@@ -70,6 +73,10 @@ def register(app: typer.Typer) -> None:
                                           help="Window of the per-donor AUC and the donor-level "
                                                "test, FIRST,LAST day (default: day 1 to the last). "
                                                "--auc-window is the same option."),
+        outcome: list[str] = typer.Option([], "--outcome",
+                                          help="With an 'outcome' column: analyse only this "
+                                               "outcome (or ASSAY.OUTCOME with an 'assay' "
+                                               "column); repeat for several."),
         sheet: str | None = typer.Option(None, "--sheet", help="XLSX: the sheet to read."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for anova.csv, contrasts.csv, donors.csv ..."),
     ) -> None:
@@ -85,6 +92,7 @@ def register(app: typer.Typer) -> None:
         written = run_tidy_stats(table, value=value, arm=arm, day=day, animal=animal, donor=donor,
                                  control=control, baseline_days=days, baseline=baseline,
                                  posttest=posttest, direction=direction, sheet=sheet, out=out,
-                                 window=_window(window), window_option=f"--window {window}")
+                                 window=_window(window), window_option=f"--window {window}",
+                                 outcomes=outcome or None)
         for p in written:
             console.print(f"wrote {p}", highlight=False)

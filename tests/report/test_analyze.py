@@ -210,3 +210,75 @@ def test_a_bad_window_is_refused_before_anything_is_written(imported_study, tmp_
     err = capsys.readouterr().err
     assert code != 0 and "--window" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_analyze_one_outcome(imported_study, tmp_path):
+    out = tmp_path / "vf"
+    assert main(["analyze", str(imported_study), "--out", str(out),
+                 "--outcome", "von_frey.threshold_g"]) == 0
+    summary = pd.read_csv(out / "results" / "summary.csv")
+    assert summary[["assay", "outcome"]].values.tolist() == [["von_frey", "threshold_g"]]
+    # Holm over the one outcome chosen, and the report says the family is the choice
+    assert summary["p_arm_day_holm"].iloc[0] == pytest.approx(summary["p_arm_day"].iloc[0])
+    page = (out / "report.html").read_text()
+    assert "the outcomes chosen for this report: von_frey.threshold_g" in page
+    prov = pd.read_csv(out / "results" / "provenance.csv").set_index("item")
+    assert prov.loc["outcomes", "value"] == "von_frey.threshold_g (chosen with --outcome)"
+    assert not any(p.name.startswith("paw_pressure") for p in (out / "figures").iterdir())
+
+
+@pytest.mark.parametrize("name, says", [
+    ("grip.force_g", "no outcome grip.force_g; outcomes: ienfd.fibres_per_mm, "
+                     "paw_pressure.threshold_g, von_frey.threshold_g"),
+    ("threshold_g", "outcome threshold_g is measured by several assays "
+                    "(paw_pressure.threshold_g, von_frey.threshold_g); name it as ASSAY.OUTCOME"),
+])
+def test_analyze_an_unknown_outcome_lists_the_outcomes(imported_study, tmp_path, capsys, name,
+                                                       says):
+    out = tmp_path / "x"
+    code = main(["analyze", str(imported_study), "--out", str(out), "--outcome", name])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and says in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_tidy_stats_with_several_outcomes(tmp_path, report_dir, capsys):
+    derived = report_dir / "results" / "derived.csv"
+    common = ["stats", str(derived), "--value", "value", "--arm", "arm", "--day", "study_day",
+              "--animal", "animal", "--donor", "donor", "--control", "control"]
+    # a table of several outcomes is not analysed as one column
+    code = main([*common, "--out", str(tmp_path / "mixed")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and "holds 3 outcomes (ienfd.fibres_per_mm, paw_pressure.threshold_g, " \
+        "von_frey.threshold_g); choose with --outcome NAME" in err
+    assert not (tmp_path / "mixed").exists()
+    out = tmp_path / "two"
+    assert main([*common, "--outcome", "paw_pressure.threshold_g", "--outcome",
+                 "von_frey.threshold_g", "--out", str(out)]) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary[["assay", "outcome"]].values.tolist() == [
+        ["paw_pressure", "threshold_g"], ["von_frey", "threshold_g"]]
+    from nocilab.stats.multiplicity import holm
+
+    assert summary["p_donor_test_holm"].to_numpy() == pytest.approx(
+        holm(summary["p_donor_test"].to_numpy()))
+    one = tmp_path / "one"
+    assert main([*common, "--outcome", "paw_pressure.threshold_g", "--out", str(one)]) == 0
+    a = pd.read_csv(out / "donor_test.csv").query("assay == 'paw_pressure'")
+    b = pd.read_csv(one / "donor_test.csv")
+    assert a["t"].to_numpy() == pytest.approx(b["t"].to_numpy(), rel=1e-12)
+    capsys.readouterr()
+    code = main([*common, "--outcome", "grip.force_g", "--out", str(tmp_path / "bad")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and "no outcome grip.force_g; outcomes: ienfd.fibres_per_mm, " \
+        "paw_pressure.threshold_g" in err
+
+
+def test_tidy_stats_outcome_needs_an_outcome_column(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text("animal,arm,day,grams\nm1,a,1,3\nm2,b,1,4\n")
+    code = main(["stats", str(table), "--value", "grams", "--arm", "arm", "--day", "day",
+                 "--animal", "animal", "--outcome", "x", "--out", str(tmp_path / "o")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and "--outcome needs a column named outcome; columns are animal, arm, day, " \
+        "grams" in err and "Traceback" not in err

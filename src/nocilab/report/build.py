@@ -68,6 +68,7 @@ class ReportInputs:
     blinded: bool = False
     posttest: str = "sidak"
     seed: str = ""
+    selection: str = ""  # the outcomes chosen with --outcome ("" : every outcome)
 
 
 def _title(assay: str, outcome: str, unit: str) -> tuple[str, str]:
@@ -221,7 +222,10 @@ def _methods(inputs: ReportInputs) -> list[str]:
         f"control arm ({inputs.arm_labels.get(inputs.control, inputs.control)}), Satterthwaite "
         f"degrees of freedom and {post} adjustment over the days; these match R's lme4, lmerTest "
         "and emmeans. The p-values of the arm and arm × day terms were Holm-adjusted across the "
-        "family of outcomes. For comparison with GraphPad Prism, a two-way repeated-measures "
+        "family of outcomes"
+        + (f" (the outcomes chosen for this report: {inputs.selection})" if inputs.selection
+           else "")
+        + ". For comparison with GraphPad Prism, a two-way repeated-measures "
         "ANOVA (arm between, day within) with Geisser-Greenhouse correction and per-day "
         f"post-tests ({post}) is reported where no value is missing (as afex::aov_ez); with "
         "missing values only the mixed model is used, as Prism does.")
@@ -522,6 +526,8 @@ def _provenance(inputs: ReportInputs) -> list[tuple[str, str]]:
         rows.append(("audit chain head", inputs.audit_head))
     if inputs.seed:
         rows.append(("seed", inputs.seed))
+    if inputs.selection:
+        rows.append(("outcomes", f"{inputs.selection} (chosen with --outcome)"))
     a = inputs.analysis.settings
     rows.append(("settings", ", ".join(f"{k}={v}" for k, v in a.items())))
     rows.append(("software", f"nocilab {__version__}, numpy {np.__version__}, pandas {pd.__version__}, "
