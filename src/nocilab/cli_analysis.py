@@ -8,6 +8,8 @@ import typer
 
 BASELINE_HELP = "raw, change (from baseline), percent (of baseline) or covariate."
 POSTTEST_HELP = "Per-day adjustment: sidak, bonferroni, holm, dunnett or none."
+SCALE_HELP = ("linear or log: fit every model to log10(value), give differences as ratios "
+              "and draw log axes (usual for von Frey thresholds)")
 
 
 WINDOW_HELP = ("Analysis window FIRST,LAST post-injection day of the donor-level test and "
@@ -19,6 +21,12 @@ def _window(text: str | None) -> tuple[int, int | None] | None:
     from nocilab.stats.window import parse_window
 
     return None if text is None else parse_window(text, option="--window")
+
+
+def _scale(text: str | None) -> str | None:
+    from nocilab.stats.scale import parse_scale
+
+    return None if text is None else parse_scale(text, option="--scale")
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +42,10 @@ def register(app: typer.Typer) -> None:
         outcome: list[str] = typer.Option([], "--outcome",
                                           help="Analyse only this outcome, ASSAY.OUTCOME (e.g. "
                                                "von_frey.threshold_g); repeat for several."),
+        scale: str | None = typer.Option(None, "--scale",
+                                         help=SCALE_HELP + " (default: log for the outcomes in "
+                                                           "the study file's [analysis] "
+                                                           "log_outcomes)."),
         blinded: bool = typer.Option(False, "--blinded",
                                      help="Analyse a blinded study with coded groups instead of arms."),
     ) -> None:
@@ -50,7 +62,8 @@ def register(app: typer.Typer) -> None:
                 console.status("fitting models and drawing figures"):
             page = analyze_study(study, store, out, baseline=baseline, posttest=posttest,
                                  window=_window(window), window_option=f"--window {window}",
-                                 blinded=blinded, outcomes=outcome or None)
+                                 blinded=blinded, outcomes=outcome or None,
+                                 scale=_scale(scale))
         console.print(f"wrote {page} (and results/, results.xlsx, results.pzfx, figures/)",
                       highlight=False)
 
@@ -77,6 +90,7 @@ def register(app: typer.Typer) -> None:
                                           help="With an 'outcome' column: analyse only this "
                                                "outcome (or ASSAY.OUTCOME with an 'assay' "
                                                "column); repeat for several."),
+        scale: str | None = typer.Option(None, "--scale", help=SCALE_HELP + " (default linear)."),
         sheet: str | None = typer.Option(None, "--sheet", help="XLSX: the sheet to read."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for anova.csv, contrasts.csv, donors.csv ..."),
     ) -> None:
@@ -93,6 +107,6 @@ def register(app: typer.Typer) -> None:
                                  control=control, baseline_days=days, baseline=baseline,
                                  posttest=posttest, direction=direction, sheet=sheet, out=out,
                                  window=_window(window), window_option=f"--window {window}",
-                                 outcomes=outcome or None)
+                                 outcomes=outcome or None, scale=_scale(scale) or "linear")
         for p in written:
             console.print(f"wrote {p}", highlight=False)

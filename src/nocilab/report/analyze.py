@@ -26,7 +26,7 @@ DEFAULT_DIRECTIONS = {
 def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", posttest: str = "sidak",
                   window: tuple[int, int | None] | None = None, window_option: str = "--window",
                   blinded: bool = False, directions: dict[str, str] | None = None,
-                  outcomes: Sequence[str] | None = None) -> Path:
+                  outcomes: Sequence[str] | None = None, scale: str | None = None) -> Path:
     """Analyse every outcome of a study and write the report folder; return report.html.
 
     ``window`` (first, last post-injection day; ``last`` None: the last day measured) is
@@ -34,7 +34,9 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
     report); without it the study file's (:meth:`Study.analysis_window`), else day 1 to
     the last day. ``outcomes`` (``ASSAY.OUTCOME``, or an outcome name measured by one
     assay) limits the analysis and the report to those outcomes
-    (:func:`select_outcomes`); Holm's correction then runs over them.
+    (:func:`select_outcomes`); Holm's correction then runs over them. ``scale``:
+    ``log10`` analyses every outcome on the log10 scale, ``linear`` none; None (default)
+    those the study file lists in ``[analysis] log_outcomes``.
 
     Raises
     ------
@@ -47,6 +49,7 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
     from nocilab.design.blinding import assignments, blinding_state, group_codes
     from nocilab.report.build import ReportInputs, write_report
     from nocilab.stats.analysis import analyze_table
+    from nocilab.stats.scale import check_scale
     from nocilab.stats.window import choose_window
 
     state = blinding_state(study, store)
@@ -85,8 +88,16 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
     dirs.update(directions or {})
     win = choose_window(command_line=window, option=window_option,
                         study_window=study.analysis_window())
+    if scale is None:
+        logs = study.analysis.log_outcomes
+        log_source = "from the study file's [analysis] log_outcomes"
+    else:
+        logs = tuple(f"{a}.{o}" for a, o in derived[["assay", "outcome"]].drop_duplicates()
+                     .itertuples(index=False)) if check_scale(scale) == "log10" else ()
+        log_source = "from the command line (--scale log)"
     analysis = analyze_table(derived, control=control, baseline_days=baseline_days, baseline=baseline,
-                             posttest=posttest, directions=dirs, auc_window=win)
+                             posttest=posttest, directions=dirs, auc_window=win,
+                             log_outcomes=logs, log_source=log_source)
     audit = store.verify_audit()
     imports = store.imports()
     seeds = []

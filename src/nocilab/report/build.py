@@ -115,14 +115,16 @@ def _key_result(res: Any, summary: pd.Series, unit: str, labels: dict[str, str])
     words = []
     css = "ns"
     peak = _peak(contrasts) if not contrasts.empty else None
+    log = getattr(res, "scale", "linear") == "log10"
     if peak is not None:
         lo, hi = _ci(peak["estimate"], peak["se"], peak["df"])
         arm = labels.get(peak["arm"], peak["arm"])
         sig = peak["p_adj"] < 0.05
         css = "sig" if sig else "ns"
+        size = (f"{fmt_num(peak['estimate'])} {unit} (95% CI {fmt_num(lo)} to {fmt_num(hi)})"
+                if not log else _ratio_text(peak["estimate"], lo, hi))
         words.append(
-            f"Largest difference from control on day {int(peak['day'])}: {arm} "
-            f"{fmt_num(peak['estimate'])} {unit} (95% CI {fmt_num(lo)} to {fmt_num(hi)}), "
+            f"Largest difference from control on day {int(peak['day'])}: {arm} {size}, "
             f"adjusted p {fmt_p(peak['p_adj'])}.")
     p_int = summary.get("p_arm_day")
     if p_int is not None and not (isinstance(p_int, float) and math.isnan(p_int)):
@@ -135,13 +137,22 @@ def _key_result(res: Any, summary: pd.Series, unit: str, labels: dict[str, str])
     dt = res.donor_test_table() if hasattr(res, "donor_test_table") else pd.DataFrame()
     for r in dt.itertuples():
         arm = labels.get(r.arm, r.arm)
+        size = (f"{fmt_num(r.difference)} {unit} (95% CI {fmt_num(r.ci_low)} to "
+                f"{fmt_num(r.ci_high)})" if not log
+                else _ratio_text(r.difference, r.ci_low, r.ci_high))
+        quantity = f"{r.quantity} of log10 values" if log else r.quantity
         words.append(
-            f"Donor-level test ({r.quantity}, {r.window}): {arm} {fmt_num(r.difference)} {unit} "
-            f"(95% CI {fmt_num(r.ci_low)} to {fmt_num(r.ci_high)}), t({r.df:g}) = {r.t:.2f}, "
+            f"Donor-level test ({quantity}, {r.window}): {arm} {size}, t({r.df:g}) = {r.t:.2f}, "
             f"p {fmt_p(r.p)}, {r.n_units} vs {r.n_units_control} {r.unit}s.")
     if summary.get("responders"):
         words.append(f"Responders: {summary['responders']}.")
     return " ".join(words), css
+
+
+def _ratio_text(log_diff: float, lo: float, hi: float) -> str:
+    """A difference of log10 values as a ratio of geometric means, with its limits."""
+    return (f"ratio {fmt_num(10 ** log_diff)} of geometric means (95% CI {fmt_num(10 ** lo)} "
+            f"to {fmt_num(10 ** hi)})")
 
 
 def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
@@ -158,10 +169,13 @@ def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
         c = res.contrast_table()
         peak = _peak(c) if not c.empty else None
         peak_txt, css = "", "ns"
+        log = res.scale == "log10"
         if peak is not None:
             css = "sig" if peak["p_adj"] < 0.05 else "ns"
             pill = f'<span class="pill {css}">p {fmt_p(peak["p_adj"])}</span>'
-            peak_txt = f"day {int(peak['day'])}: {fmt_num(peak['estimate'])} {unit} {pill}"
+            size = (f"ratio {fmt_num(peak['ratio'])}" if log
+                    else f"{fmt_num(peak['estimate'])} {unit}")
+            peak_txt = f"day {int(peak['day'])}: {size} {pill}"
         p_int = s["p_arm_day_holm"] if not pd.isna(s["p_arm_day_holm"]) else s["p_arm_holm"]
         term = "arm × day" if not pd.isna(s["p_arm_day_holm"]) else "arm"
         n = f"{int(s['n_animals'])} / {int(s['n_donors'])}" if not pd.isna(s["n_donors"]) else \
@@ -171,7 +185,8 @@ def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
         if len(dt):
             p_h = s["p_donor_test_holm"]
             dcss = "sig" if not pd.isna(p_h) and p_h < 0.05 else "ns"
-            dt_txt = "<br>".join(f"{fmt_num(r.difference)} {unit}" for r in dt.itertuples())
+            dt_txt = "<br>".join((f"ratio {fmt_num(r.ratio)}" if log
+                                  else f"{fmt_num(r.difference)} {unit}") for r in dt.itertuples())
             if not pd.isna(p_h):
                 dt_txt += f' <span class="pill {dcss}">p {fmt_p(p_h)}</span>'
         cens = f"{100 * float(s['censored_fraction']):.0f}%"
@@ -243,6 +258,14 @@ def _methods(inputs: ReportInputs) -> list[str]:
         f"treatment arms adjusted over them by the {post} method), Holm-adjusted across "
         "outcomes. It is the test nocilab power simulates; in balanced designs it equals the "
         "mixed model's arm test on the changes from baseline.")
+    log10 = str(a.get("log10", "none"))
+    if log10 != "none":
+        p4 += (f" Log scale. Outcomes analysed on the log10 scale: {log10}. Every model above was "
+               "fitted to log10 of the values (censored values at log10 of their bound), so "
+               "differences are ratios of geometric means: they are given as ratios with 95% "
+               "CIs (10 to the power of the difference and of its unadjusted limits), and "
+               "figures use a log axis. The planning components stay on the values as "
+               "measured, as nocilab power simulates them.")
     p5 = (f"Effect sizes are Hedges' g per day (difference of arm means over the pooled SD of the "
           f"animals on that day) with 95% CIs from the noncentral t distribution. Censored values "
           f"(at a cut-off or the end of a filament set) enter at their bound; outcomes with more than "
@@ -267,6 +290,7 @@ class FigureJob:
     dosing_days: tuple[int, ...]
     ylabel: str
     fig_dir: Path
+    log_axis: bool = False
 
 
 def _save(fig: Any, job: FigureJob, name: str, css: str, caption: str) -> dict:
@@ -291,18 +315,23 @@ def draw_outcome_figures(job: FigureJob) -> list[dict]:
         days = sorted(d["study_day"].unique())
         if len(days) > 1:
             fig = time_course(d, control=job.control, arm_labels=job.arm_labels,
-                              dosing_days=job.dosing_days, marks=job.marks, ylabel=job.ylabel)
+                              dosing_days=job.dosing_days, marks=job.marks, ylabel=job.ylabel,
+                              log_axis=job.log_axis)
+            mean = ("Geometric mean ×/÷ SEM factor per arm (log axis)" if job.log_axis
+                    else "Mean ± SEM per arm")
             out.append(_save(fig, job, "time_course", "",
-                             "Mean ± SEM per arm by study day; faint lines are single animals; the "
+                             f"{mean} by study day; faint lines are single animals; the "
                              "shaded band marks injection days; stars: mixed-model per-day contrasts "
                              "against control, adjusted (* < 0.05, ** < 0.01, *** < 0.001); open "
                              "markers: censored values at their bound."))
             if d["donor"].nunique() > 1:
                 fig = donor_small_multiples(d, control=job.control, arm_labels=job.arm_labels,
-                                            dosing_days=job.dosing_days, ylabel=job.ylabel)
+                                            dosing_days=job.dosing_days, ylabel=job.ylabel,
+                                            log_axis=job.log_axis)
+                band = ("geometric mean ×/÷ SEM factor (grey band; log axis)" if job.log_axis
+                        else "mean ± SEM (grey band)")
                 out.append(_save(fig, job, "donors", "wide",
-                                 "Each donor's animals over time, against the control arm's mean ± "
-                                 "SEM (grey band)."))
+                                 f"Each donor's animals over time, against the control arm's {band}."))
         else:
             fig = endpoint_dots(d, control=job.control, arm_labels=job.arm_labels, ylabel=job.ylabel)
             out.append(_save(fig, job, "endpoint", "",
@@ -311,6 +340,8 @@ def draw_outcome_figures(job: FigureJob) -> list[dict]:
             unit = str(d["unit"].iloc[0])
             one_day = d["study_day"].nunique() == 1
             label = job.ylabel.rsplit(" (", 1)[0] + ("" if one_day else ", AUC of change from baseline")
+            if job.log_axis:
+                unit = f"log10 {unit}"
             fig = donor_forest(job.donors, outcome_label=label,
                                unit=unit if one_day else f"{unit}·day",
                                arm_labels=job.arm_labels, control=job.control)
@@ -334,7 +365,8 @@ def _figure_job(inputs: ReportInputs, key: tuple[str, str], d: pd.DataFrame, res
         if res.donors is not None:
             donors = res.donor_table()
     return FigureJob(f"{key[0]}__{key[1]}", d, marks, donors, dict(inputs.arm_labels),
-                     inputs.control, tuple(inputs.dosing_days), ylabel, fig_dir)
+                     inputs.control, tuple(inputs.dosing_days), ylabel, fig_dir,
+                     log_axis=res is not None and res.scale == "log10")
 
 
 def draw_all(jobs: list[FigureJob], *, workers: int | None = None) -> list[list[dict]]:
@@ -370,21 +402,30 @@ DONOR_SHOW = ["donor", "arm", "n_animals", "reference", "estimate", "ci_low", "c
               "responder", "note"]
 
 
+RATIO_SHOW = ["ratio", "ratio_ci_low", "ratio_ci_high"]
+LOG_NOTE = (" On the log10 scale: estimates are differences of log10 values; ratio = "
+            "10^estimate, a ratio of geometric means, with unadjusted 95% limits.")
+
+
 def _tables(res: Any) -> list[dict]:
     out = []
+    log = res.scale == "log10"
     c = res.contrast_table()
     if len(c):
-        out.append({"title": "Per-day contrasts against control", "open": True,
+        out.append({"title": "Per-day contrasts against control" + (" (log10 scale)" if log else ""),
+                    "open": True,
                     "note": "mixed: REML, Satterthwaite df (as lmerTest/emmeans); rm_anova: Prism-style "
-                            "post-tests on the pooled within-cells error.",
-                    "html": table_html(c, columns=CONTRAST_SHOW)})
+                            "post-tests on the pooled within-cells error." + (LOG_NOTE if log else ""),
+                    "html": table_html(c, columns=CONTRAST_SHOW + (RATIO_SHOW if log else []))})
     dt = res.donor_test_table()
     if len(dt):
-        out.append({"title": "Donor-level test of the arm effect", "open": True,
+        dt_show = DONOR_TEST_SHOW[:-2] + RATIO_SHOW + DONOR_TEST_SHOW[-2:] if log else DONOR_TEST_SHOW
+        out.append({"title": "Donor-level test of the arm effect" + (" (log10 scale)" if log else ""),
+                    "open": True,
                     "note": "Each animal's mean change from baseline over the window, averaged per "
                             "donor; each arm against control by Student's t on donor means (variance "
                             "pooled over arms, df = donors - arms). The test nocilab power plans for.",
-                    "html": table_html(dt, columns=DONOR_TEST_SHOW)})
+                    "html": table_html(dt, columns=dt_show)})
     a = res.anova_table()
     if len(a):
         out.append({"title": "ANOVA tables (Type III mixed model; repeated-measures ANOVA)",

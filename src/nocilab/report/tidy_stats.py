@@ -59,13 +59,14 @@ def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
                    baseline: str, posttest: str, direction: str, sheet: str | None,
                    out: Path, window: tuple[int, int | None] | None = None,
                    window_option: str = "--window",
-                   outcomes: Sequence[str] | None = None) -> list[Path]:
+                   outcomes: Sequence[str] | None = None, scale: str = "linear") -> list[Path]:
     """Analyse a tidy table and write the result tables into ``out``; return the files.
 
     ``window``: the analysis window from the command line (default: day 1 to the last).
     ``outcomes``: in a table with an ``outcome`` column (and optionally ``assay``), the
     outcomes to analyse, each on its own, with Holm's correction across them; a table
-    holding several outcomes needs them named.
+    holding several outcomes needs them named. ``scale``: ``linear`` or ``log10``
+    (:mod:`nocilab.stats.scale`).
     """
     from nocilab.errors import AnalysisError
     from nocilab.stats.analysis import StudyAnalysis, analyze_outcome
@@ -94,7 +95,7 @@ def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
         results[(assay, outcome)] = analyze_outcome(
             rows, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
             baseline_days=tuple(base), baseline=baseline, posttest=posttest,
-            direction=direction, outcome=outcome, assay=assay, auc_window=win)
+            direction=direction, outcome=outcome, assay=assay, auc_window=win, scale=scale)
     study = StudyAnalysis(results=results, failures={}, settings={"window": win.describe()})
     tables = {
         "anova": study.anova(), "contrasts": study.contrasts(),

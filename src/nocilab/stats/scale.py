@@ -86,3 +86,17 @@ def add_ratios(frame: pd.DataFrame, *, scale: str, estimate: str = "estimate",
     out["ratio_ci_low"] = 10.0 ** lo
     out["ratio_ci_high"] = 10.0 ** hi
     return out
+
+
+def parse_scale(text: str, *, option: str = "--scale") -> str:
+    """A scale as typed on the command line: ``linear``, or ``log`` / ``log10``.
+
+    >>> parse_scale("log")
+    'log10'
+    """
+    word = str(text).strip().lower()
+    if word in ("log", "log10"):
+        return "log10"
+    if word == "linear":
+        return "linear"
+    raise AnalysisError(f"{option} must be linear or log; got {text}")
