@@ -282,3 +282,77 @@ def test_tidy_stats_outcome_needs_an_outcome_column(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert code != 0 and "--outcome needs a column named outcome; columns are animal, arm, day, " \
         "grams" in err and "Traceback" not in err
+
+
+def test_analyze_scale_log_gives_ratios_and_a_log_axis(imported_study, tmp_path):
+    out = tmp_path / "log"
+    assert main(["analyze", str(imported_study), "--out", str(out), "--outcome",
+                 "paw_pressure.threshold_g", "--scale", "log"]) == 0
+    summary = pd.read_csv(out / "results" / "summary.csv")
+    assert summary["scale"].tolist() == ["log10"]
+    c = pd.read_csv(out / "results" / "contrasts.csv")
+    assert len(c) and c["ratio"].to_numpy() == pytest.approx(10.0 ** c["estimate"].to_numpy())
+    page = " ".join((out / "report.html").read_text().split())
+    assert "of geometric means (95% CI" in page
+    assert ("Scale: paw_pressure.threshold_g on the log10 scale, chosen on the command line "
+            "with --scale log") in page
+    assert "Geometric mean ×/÷ SEM factor per arm (log axis)" in page
+    assert "Outcomes analysed on the log10 scale: paw_pressure.threshold_g" in page
+
+
+def test_analyze_scale_linear_overrides_the_study_file(imported_study, tmp_path):
+    out = tmp_path / "lin"
+    assert main(["analyze", str(imported_study), "--out", str(out), "--outcome",
+                 "von_frey.threshold_g", "--scale", "linear"]) == 0
+    assert pd.read_csv(out / "results" / "summary.csv")["scale"].tolist() == ["linear"]
+    assert "Scale: every outcome on the values as measured" in (out / "report.html").read_text()
+
+
+def test_analyze_takes_log_outcomes_from_the_study_file(report_dir):
+    summary = pd.read_csv(report_dir / "results" / "summary.csv").set_index("assay")
+    assert summary.loc["von_frey", "scale"] == "log10"
+    assert summary.loc["paw_pressure", "scale"] == "linear"
+    import html
+
+    page = html.unescape(" ".join((report_dir / "report.html").read_text().split()))
+    assert ("Scale: von_frey.threshold_g on the log10 scale, listed in the study file's "
+            "[analysis] log_outcomes (von Frey thresholds are close to log-normal") in page
+
+
+@pytest.mark.parametrize("command", ["analyze", "stats"])
+def test_a_bad_scale_is_refused(imported_study, report_dir, tmp_path, capsys, command):
+    out = tmp_path / "bad"
+    if command == "analyze":
+        args = ["analyze", str(imported_study)]
+    else:
+        args = ["stats", str(report_dir / "results" / "derived.csv"), "--value", "value",
+                "--arm", "arm", "--day", "study_day", "--animal", "animal",
+                "--outcome", "von_frey.threshold_g", "--control", "control"]
+    code = main([*args, "--scale", "ln", "--out", str(out)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and "--scale must be linear or log; got ln" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_tidy_stats_scale_log_equals_linear_stats_on_log10_values(tmp_path, report_dir):
+    import numpy as np
+
+    derived = pd.read_csv(report_dir / "results" / "derived.csv")
+    vf = derived[(derived["assay"] == "paw_pressure")].copy()
+    vf.to_csv(tmp_path / "raw.csv", index=False)
+    logged = vf.assign(value=np.log10(vf["value"]), bound=np.log10(vf["bound"]))
+    logged.to_csv(tmp_path / "log10.csv", index=False)
+    common = ["--value", "value", "--arm", "arm", "--day", "study_day", "--animal", "animal",
+              "--donor", "donor", "--control", "control"]
+    assert main(["stats", str(tmp_path / "raw.csv"), *common, "--scale", "log",
+                 "--out", str(tmp_path / "a")]) == 0
+    assert main(["stats", str(tmp_path / "log10.csv"), *common, "--out", str(tmp_path / "b")]) == 0
+    a = pd.read_csv(tmp_path / "a" / "donor_test.csv")
+    b = pd.read_csv(tmp_path / "b" / "donor_test.csv")
+    assert a["scale"].tolist() == ["log10"] and b["scale"].tolist() == ["linear"]
+    # the same fit on the same numbers: equal to rounding
+    assert a["t"].to_numpy() == pytest.approx(b["t"].to_numpy(), rel=1e-9)
+    assert a["ratio"].to_numpy() == pytest.approx(10.0 ** b["difference"].to_numpy(), rel=1e-9)
+    ca = pd.read_csv(tmp_path / "a" / "contrasts.csv")
+    cb = pd.read_csv(tmp_path / "b" / "contrasts.csv")
+    assert ca["estimate"].to_numpy() == pytest.approx(cb["estimate"].to_numpy(), rel=1e-6)

@@ -90,11 +90,11 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
                         study_window=study.analysis_window())
     if scale is None:
         logs = study.analysis.log_outcomes
-        log_source = "from the study file's [analysis] log_outcomes"
+        log_source = "listed in the study file's [analysis] log_outcomes"
     else:
         logs = tuple(f"{a}.{o}" for a, o in derived[["assay", "outcome"]].drop_duplicates()
                      .itertuples(index=False)) if check_scale(scale) == "log10" else ()
-        log_source = "from the command line (--scale log)"
+        log_source = "chosen on the command line with --scale log"
     analysis = analyze_table(derived, control=control, baseline_days=baseline_days, baseline=baseline,
                              posttest=posttest, directions=dirs, auc_window=win,
                              log_outcomes=logs, log_source=log_source)

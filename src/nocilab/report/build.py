@@ -193,7 +193,8 @@ def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
         if s["censoring_flag"]:
             cens = f'<span class="pill warn">{cens}</span>'
         rows.append({"css": css, "cells": [
-            f'<a href="#{_anchor(*key)}">{short}</a>', n,
+            f'<a href="#{_anchor(*key)}">{short}</a>'
+            + ('<br><span class="meta">log10 scale</span>' if log else ""), n,
             f"{term}: p {fmt_p(p_int)}" if not pd.isna(p_int) else "",
             dt_txt, peak_txt, str(s["responders"]).replace("; ", "<br>"), cens]})
     return rows
@@ -541,7 +542,8 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
                          "from control of the donor means of each animal's mean change from "
                          "baseline over the window, Student's t on donors (the test nocilab power "
                          "plans for), Holm-adjusted across outcomes. Largest difference: the "
-                         "post-injection day with the largest |t|, adjusted over days."),
+                         "post-injection day with the largest |t|, adjusted over days. "
+                         + _scale_note(inputs)),
         "arms": arms, "sections": sections, "methods": methods,
         "arrive": arrive.to_dict("records"), "provenance": provenance,
     }
@@ -550,6 +552,23 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
     tmp.write_text(render_report(context), encoding="utf-8")
     tmp.replace(page)
     return page
+
+
+def _scale_note(inputs: ReportInputs) -> str:
+    """Which scale each outcome was analysed on, and why (first screen)."""
+    logs = [f"{a}.{o}" for (a, o), r in inputs.analysis.results.items() if r.scale == "log10"]
+    if not logs:
+        return ("Scale: every outcome on the values as measured (none is listed in the study "
+                "file's [analysis] log_outcomes, and --scale log was not given).")
+    why = str(inputs.analysis.settings.get("log10", ""))
+    why = why[why.find("(") + 1:-1] if why.endswith(")") and "(" in why else "as chosen"
+    reason = (" (von Frey thresholds are close to log-normal: the filaments are spaced "
+              "evenly in log force)" if any(n.startswith("von_frey.") for n in logs) else "")
+    rest = len(inputs.analysis.results) - len(logs)
+    return (f"Scale: {', '.join(logs)} on the log10 scale, {why}{reason}; there differences "
+            "are ratios of geometric means (1 = no difference)"
+            + (f"; the other {'outcome' if rest == 1 else f'{rest} outcomes'} on the values as "
+               "measured." if rest else "."))
 
 
 def _provenance(inputs: ReportInputs) -> list[tuple[str, str]]:
