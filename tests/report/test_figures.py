@@ -416,3 +416,10 @@ def test_time_course_log_axis_draws_geometric_means(derived):
     fig.canvas.draw()
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert labels and not any("10^" in t or "$" in t for t in labels)
+
+
+def test_donor_small_multiples_log_axis_says_geometric_band(derived):
+    fig = donor_small_multiples(derived, control="control", log_axis=True)
+    assert all(ax.get_yscale() == "log" for ax in fig.axes)
+    texts = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert any("geometric mean ×/÷ SEM" in t for t in texts)

@@ -323,7 +323,8 @@ def donor_small_multiples(derived: pd.DataFrame, *, control: str,
                     Patch(facecolor=style.light(style.CONTROL_COLOUR, amount=0.78),
                           edgecolor="none")]
         labels += [f"{style.arm_label(control, arm_labels)}: one line per mouse",
-                   f"{style.arm_label(control, arm_labels)}: mean ± SEM (all mice)"]
+                   f"{style.arm_label(control, arm_labels)}: "
+                   + ("geometric mean ×/÷ SEM (all mice)" if log_axis else "mean ± SEM (all mice)")]
         if len(dosing_days):
             handles.append(Patch(facecolor=style.SHADE, edgecolor="none"))
             labels.append("Injection days")
