@@ -9,18 +9,25 @@ import typer
 
 BASELINE_HELP = "raw, change (from baseline), percent (of baseline) or covariate."
 POSTTEST_HELP = "Per-day adjustment: sidak, bonferroni, holm, dunnett or none."
+SCALE_HELP = ("linear or log: fit every model to log10(value), give differences as ratios "
+              "and draw log axes (usual for von Frey thresholds)")
 
 
-def _window(text: str | None) -> tuple[int | None, int | None]:
-    from nocilab.errors import NocilabError
+WINDOW_HELP = ("Analysis window FIRST,LAST post-injection day of the donor-level test and "
+               "the per-donor AUC, e.g. 1,14 (default: the study file's [analysis] window, "
+               "else day 1 to the last day). --auc-window is the same option.")
 
-    if not text:
-        return (1, None)
-    try:
-        lo, _, hi = text.partition(",")
-        return (int(lo) if lo.strip() else None, int(hi) if hi.strip() else None)
-    except ValueError:
-        raise NocilabError(f"--auc-window must be FIRST,LAST study days (e.g. 1,14); got {text!r}") from None
+
+def _window(text: str | None) -> tuple[int, int | None] | None:
+    from nocilab.stats.window import parse_window
+
+    return None if text is None else parse_window(text, option="--window")
+
+
+def _scale(text: str | None) -> str | None:
+    from nocilab.stats.scale import parse_scale
+
+    return None if text is None else parse_scale(text, option="--scale")
 
 
 def _baseline_days(text: str | None) -> tuple[float, ...] | None:
@@ -47,9 +54,14 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html, results/, figures/."),
         baseline: str = typer.Option("raw", "--baseline", help=BASELINE_HELP),
         posttest: str = typer.Option("sidak", "--posttest", help=POSTTEST_HELP),
-        auc_window: str | None = typer.Option(None, "--auc-window",
-                                              help="Window of the donor-level test and the donor "
-                                                   "classes, FIRST,LAST (default 1,last)."),
+        window: str | None = typer.Option(None, "--window", "--auc-window", help=WINDOW_HELP),
+        outcome: list[str] = typer.Option([], "--outcome",
+                                          help="Analyse only this outcome, ASSAY.OUTCOME (e.g. "
+                                               "von_frey.threshold_g); repeat for several."),
+        scale: str | None = typer.Option(None, "--scale",
+                                         help=SCALE_HELP + " (default: log for the outcomes in "
+                                                           "the study file's [analysis] "
+                                                           "log_outcomes)."),
         blinded: bool = typer.Option(False, "--blinded",
                                      help="Analyse a blinded study with coded groups instead of arms."),
     ) -> None:
@@ -65,7 +77,9 @@ def register(app: typer.Typer) -> None:
         with Store.open(study.database_url(), create=False) as store, \
                 console.status("fitting models and drawing figures"):
             page = analyze_study(study, store, out, baseline=baseline, posttest=posttest,
-                                 auc_window=_window(auc_window), blinded=blinded)
+                                 window=_window(window), window_option=f"--window {window}",
+                                 blinded=blinded, outcomes=outcome or None,
+                                 scale=_scale(scale))
         console.print(f"wrote {page} (and results/, results.xlsx, results.pzfx, figures/)",
                       highlight=False)
 
@@ -85,9 +99,15 @@ def register(app: typer.Typer) -> None:
         direction: str = typer.Option("decrease", "--direction",
                                       help="Expected direction of a patient effect, for "
                                            "classifying donors: decrease, increase, either."),
-        auc_window: str | None = typer.Option(None, "--auc-window",
-                                              help="Window of the donor-level test and the donor "
-                                                   "classes, FIRST,LAST day (default: day 1 to the last)."),
+        window: str | None = typer.Option(None, "--window", "--auc-window",
+                                          help="Window of the donor-level test and the donor "
+                                               "classes, FIRST,LAST day (default: day 1 to the last). "
+                                               "--auc-window is the same option."),
+        outcome: list[str] = typer.Option([], "--outcome",
+                                          help="With an 'outcome' column: analyse only this "
+                                               "outcome (or ASSAY.OUTCOME with an 'assay' "
+                                               "column); repeat for several."),
+        scale: str | None = typer.Option(None, "--scale", help=SCALE_HELP + " (default linear)."),
         sheet: str | None = typer.Option(None, "--sheet", help="XLSX: the sheet to read."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for anova.csv, contrasts.csv, donors.csv ..."),
     ) -> None:
@@ -101,6 +121,7 @@ def register(app: typer.Typer) -> None:
         written = run_tidy_stats(table, value=value, arm=arm, day=day, animal=animal, donor=donor,
                                  control=control, baseline_days=days, baseline=baseline,
                                  posttest=posttest, direction=direction, sheet=sheet, out=out,
-                                 auc_window=_window(auc_window))
+                                 window=_window(window), window_option=f"--window {window}",
+                                 outcomes=outcome or None, scale=_scale(scale) or "linear")
         for p in written:
             console.print(f"wrote {p}", highlight=False)

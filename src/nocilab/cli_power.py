@@ -9,6 +9,9 @@ import typer
 from nocilab.errors import DesignError
 
 
+DEFAULT_DAYS = "-3,-1,1,2,3,5,7,10"
+
+
 def _range(text: str, what: str) -> list[int]:
     """'4-16' or '4,6,8' -> list of ints."""
     try:
@@ -81,7 +84,10 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("power"), "--out", "-o", help="Folder for the grid, curves and summary."),
         donors: str = typer.Option("4-16", "--donors", help="Donors per arm to try: 4-16 or 4,6,8."),
         mice: str = typer.Option("1-6", "--mice", help="Mice per donor to try."),
-        days: str = typer.Option("-3,-1,1,2,3,5,7,10", "--days", help="Test days (negative: baseline)."),
+        days: str | None = typer.Option(None, "--days",
+                                        help="Test days (negative: baseline); default "
+                                             f"{DEFAULT_DAYS}, with --from the pilot's baseline "
+                                             "days and its days in the analysis window."),
         effect: float = typer.Option(..., "--effect", help="Peak effect to detect (size, >= 0)."),
         scale: str = typer.Option("percent", "--scale", help="percent (of baseline) or absolute."),
         direction: str = typer.Option("decrease", "--direction", help="decrease or increase."),
@@ -98,7 +104,10 @@ def register(app: typer.Typer) -> None:
                                               "(default 0; estimated from the pilot with --from)."),
         from_study: Path | None = typer.Option(None, "--from", help="Take the SDs and rho from this pilot study (--sd-*/--rho given beside it win)."),
         outcome: str | None = typer.Option(None, "--outcome", help="With --from: ASSAY.OUTCOME."),
-        window: str | None = typer.Option(None, "--window", help="Analysis window, FIRST,LAST day."),
+        window: str | None = typer.Option(None, "--window",
+                                          help="Analysis window FIRST,LAST post-injection day "
+                                               "(default with --from: the pilot study file's "
+                                               "[analysis] window, as nocilab analyze uses)."),
         bounds: str | None = typer.Option(None, "--bounds",
                                           help="Readings censored at LOW,HIGH (e.g. ,60 for a 60 s "
                                                "cut-off); default with --from: the pilot's own "
@@ -147,6 +156,8 @@ def register(app: typer.Typer) -> None:
             plan_power,
         )
 
+        from nocilab.stats.window import choose_window, parse_window
+
         console = Console()
         if choose not in RULES:
             raise DesignError(f"--choose must be one of {', '.join(RULES)}; got {choose}")
@@ -155,7 +166,9 @@ def register(app: typer.Typer) -> None:
                               "fewest-animals; fewest-donors does not use it")
         if not (donor_cost >= 0.0 and donor_cost < float("inf")):
             raise DesignError(f"--donor-cost must be a number of animals >= 0; got {donor_cost:g}")
-        day_list = _days(days, "days")
+        day_list = _days(days if days is not None else DEFAULT_DAYS, "days")
+        given = parse_window(window, option="--window") if window is not None else None
+        win = choose_window(command_line=given, option=f"--window {window}")
         pilot = None
         if from_study is not None:
             if outcome is None:
@@ -171,9 +184,12 @@ def register(app: typer.Typer) -> None:
                 unit = reading_unit(derived, outcome)
             if how:
                 console.print(how, highlight=False)
-            win = _days(window, "window") if window else None
-            pilot = pilot_variance(study, derived, outcome=outcome,
-                                   window=(win[0], win[-1]) if win else None, rho=rho)
+            win = choose_window(command_line=given, option=f"--window {window}",
+                                study_window=study.analysis_window())
+            console.print(f"analysis window: {win.describe()}", highlight=False, markup=False)
+            pilot = pilot_variance(study, derived, outcome=outcome, window=win.bounds, rho=rho)
+            if days is None:
+                day_list = pilot.baseline_days + pilot.window_days
             variance = pilot.variance
             overrides = {n: v for n, v in (("sd_donor", sd_donor), ("sd_animal", sd_animal),
                                            ("sd_residual", sd_residual), ("sd_level", sd_level))
@@ -208,14 +224,17 @@ def register(app: typer.Typer) -> None:
         eff = Effect(size=effect, scale=scale, baseline_mean=baseline_mean, onset_days=onset_days,
                      plateau_days=plateau_days, half_life_days=half_life, direction=direction)
         donor_sizes, mice_sizes = _range(donors, "donors"), _range(mice, "mice")
-        win = _days(window, "window") if window else None
+        post = [d for d in day_list if d > 0]
+        design_window = None
+        if win.bounds != (1, None) and post:
+            design_window = (win.first, win.last if win.last is not None else max(post))
         design = PowerDesign(
             arms=_arm_names(treatment_arms), donors_per_arm=donor_sizes[0],
             mice_per_donor=mice_sizes[0], adjust=adjust,
             days=tuple(d for d in day_list if d > 0),
             baseline_days=tuple(d for d in day_list if d < 0), effect=eff, variance=variance,
             alpha=alpha, sidedness="one-sided" if one_sided else "two-sided",
-            window=(win[0], win[-1]) if win else None, dropout=dropout, bounds=limits,
+            window=design_window, dropout=dropout, bounds=limits,
             baseline_mean=baseline_mean)
         with console.status(f"simulating {len(donor_sizes) * len(mice_sizes)} designs x {sims:,} studies"):
             plan = plan_power(design, donors=donor_sizes, mice=mice_sizes, n_sims=sims,

@@ -261,3 +261,50 @@ def test_power_extends_a_grid_whose_every_design_reaches_the_target(tmp_path, ca
     for x in summary["next_smaller"]:
         assert f"{x['donors_per_arm']} donors per arm x" in statement
         assert f"has power {x['power']:.2f}" in statement
+
+
+def test_power_from_pilot_plans_the_study_files_window(tmp_path, capsys, pilot):
+    from nocilab.model import load_study
+
+    assert load_study(pilot).analysis_window() == ((1, 14), "[analysis] window")
+    out = tmp_path / "pw"
+    assert main(["power", "--effect", "20", "--from", str(pilot), "--outcome",
+                 "paw_pressure.threshold_g", "--donors", "4-5", "--mice", "1-2", "--sims", "200",
+                 "--out", str(out)]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "analysis window: days 1-14, from the study file ([analysis] window)" in text
+    summary = json.loads((out / "power_summary.json").read_text())
+    # the pilot's components and the planned test use the days the pilot's report uses
+    assert summary["variance_from"]["window_days"] == [1, 3, 5, 7, 10, 14]
+    assert summary["design"]["days"] == [1, 3, 5, 7, 10, 14]
+    assert summary["design"]["baseline_days"] == [-3, -1]
+    assert summary["design"]["window"] == [1, 14]
+    assert "over days 1-14" in (out / "sample_size.txt").read_text()
+
+
+def test_power_window_on_the_command_line_wins(tmp_path, capsys, pilot):
+    out = tmp_path / "pw"
+    assert main(["power", "--effect", "20", "--from", str(pilot), "--outcome",
+                 "paw_pressure.threshold_g", "--window", "1,7", "--donors", "4", "--mice", "1",
+                 "--sims", "200", "--out", str(out)]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "days 1-7, from the command line (--window 1,7)" in text
+    summary = json.loads((out / "power_summary.json").read_text())
+    assert summary["variance_from"]["window_days"] == [1, 3, 5, 7]
+    assert summary["design"]["days"] == [1, 3, 5, 7] and summary["design"]["window"] == [1, 7]
+
+
+def test_power_window_without_a_pilot_and_a_bad_window(tmp_path, capsys):
+    common = ["power", "--effect", "20", "--baseline-mean", "100", "--sd-donor", "8",
+              "--sd-animal", "5", "--sd-residual", "8", "--donors", "4", "--mice", "2",
+              "--sims", "200"]
+    out = tmp_path / "pw"
+    assert main([*common, "--window", "1,3", "--out", str(out)]) == 0
+    summary = json.loads((out / "power_summary.json").read_text())
+    assert summary["design"]["days"] == [1, 2, 3, 5, 7, 10]  # the default test days
+    assert summary["design"]["window"] == [1, 3]
+    capsys.readouterr()
+    code = main([*common, "--window", "3-1", "--out", str(tmp_path / "bad")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and "--window must be FIRST,LAST" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()

@@ -59,7 +59,7 @@ def test_report_is_self_contained_and_says_what_it_did(report_dir):
     # settings are written as values, not Python reprs
     settings = prov.set_index("item").loc["settings", "value"]
     assert "baseline_days: -3, -1;" in settings, settings
-    assert not re.search(r"np\.|\(|\{|'", settings), settings
+    assert not re.search(r"np\.|\(-?\d|\{|[\[(]'", settings), settings  # no reprs of numbers, tuples, dicts
     assert "baseline_days: -3, -1;" in page
 
 
@@ -105,10 +105,21 @@ def test_tidy_stats_command(tmp_path, report_dir, capsys):
                  "--animal", "animal", "--donor", "donor", "--auc-window", "1,3",
                  "--out", str(early)]) == 0
     assert pd.read_csv(early / "donor_test.csv").iloc[0]["window"] == "days 1-3"
-    tidy_test = pd.read_csv(out / "donor_test.csv").iloc[0]
+    # the study's report used its study file's window (days 1-14); the same window on the
+    # command line gives the same test (--window and --auc-window are one option)
+    same = tmp_path / "same"
+    assert main(["stats", str(table), "--value", "grams", "--arm", "arm", "--day", "study_day",
+                 "--animal", "animal", "--donor", "donor", "--window", "1,14",
+                 "--out", str(same)]) == 0
+    tidy_test = pd.read_csv(same / "donor_test.csv").iloc[0]
     study_test = pd.read_csv(report_dir / "results" / "donor_test.csv")
     study_test = study_test[study_test.assay == "paw_pressure"].iloc[0]
+    assert study_test["window"] == tidy_test["window"] == "days 1-14"
     assert tidy_test["t"] == pytest.approx(study_test["t"], rel=1e-12)
+    default = pd.read_csv(out / "donor_test.csv").iloc[0]  # no study file: day 1 to the last
+    assert default["window"] == "days 1-21" and default["t"] != pytest.approx(tidy_test["t"])
+    summary = pd.read_csv(same / "summary.csv").iloc[0]
+    assert summary["window"] == "days 1-14, from the command line (--window 1,14)"
     anova = pd.read_csv(out / "anova.csv")
     for col in ("term", "F", "df_num", "df_den", "p", "gg_epsilon", "p_gg"):
         assert col in anova.columns
@@ -231,3 +242,186 @@ def test_first_screen_counts_donors_by_class_and_says_what_not_affected_means(re
         assert cell in first, cell
     assert "Calibrated by simulation on the demo design" in page
     assert "5.4%" in page and "83.1%" in page
+
+
+def test_report_uses_and_states_the_study_files_window(report_dir, imported_study):
+    from nocilab.model import load_study
+
+    assert load_study(imported_study).analysis_window() == ((1, 14), "[analysis] window")
+    said = "days 1-14, from the study file ([analysis] window)"
+    summary = pd.read_csv(report_dir / "results" / "summary.csv")
+    assert set(summary.loc[summary["status"] == "ok", "window"]) == {said}
+    dt = pd.read_csv(report_dir / "results" / "donor_test.csv").set_index("assay")
+    assert dt.loc["paw_pressure", "window"] == dt.loc["von_frey", "window"] == "days 1-14"
+    page = (report_dir / "report.html").read_text()
+    assert f"Analysis window: {said}" in page
+    prov = pd.read_csv(report_dir / "results" / "provenance.csv").set_index("item")
+    assert said in prov.loc["settings", "value"]
+
+
+def test_window_on_the_command_line_wins(imported_study, tmp_path, capsys):
+    out = tmp_path / "rep"
+    # --auc-window is the older name of --window
+    assert main(["analyze", str(imported_study), "--out", str(out), "--auc-window", "1,7"]) == 0
+    said = "days 1-7, from the command line (--window 1,7)"
+    assert set(pd.read_csv(out / "results" / "summary.csv")["window"]) == {said}
+    dt = pd.read_csv(out / "results" / "donor_test.csv").set_index("assay")
+    assert dt.loc["paw_pressure", "window"] == "days 1-7"
+    assert dt.loc["ienfd", "window"] == "day 21"  # an endpoint is tested on its one day
+    assert f"Analysis window: {said}" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("text", ["0,7", "7,1", "1-7"])
+def test_a_bad_window_is_refused_before_anything_is_written(imported_study, tmp_path, capsys,
+                                                             text):
+    out = tmp_path / "rep"
+    code = main(["analyze", str(imported_study), "--out", str(out), "--window", text])
+    err = capsys.readouterr().err
+    assert code != 0 and "--window" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_analyze_one_outcome(imported_study, tmp_path):
+    out = tmp_path / "vf"
+    assert main(["analyze", str(imported_study), "--out", str(out),
+                 "--outcome", "von_frey.threshold_g"]) == 0
+    summary = pd.read_csv(out / "results" / "summary.csv")
+    assert summary[["assay", "outcome"]].values.tolist() == [["von_frey", "threshold_g"]]
+    # Holm over the one outcome chosen, and the report says the family is the choice
+    assert summary["p_arm_day_holm"].iloc[0] == pytest.approx(summary["p_arm_day"].iloc[0])
+    page = (out / "report.html").read_text()
+    assert "the outcomes chosen for this report: von_frey.threshold_g" in page
+    prov = pd.read_csv(out / "results" / "provenance.csv").set_index("item")
+    assert prov.loc["outcomes", "value"] == "von_frey.threshold_g (chosen with --outcome)"
+    assert not any(p.name.startswith("paw_pressure") for p in (out / "figures").iterdir())
+
+
+@pytest.mark.parametrize("name, says", [
+    ("grip.force_g", "no outcome grip.force_g; outcomes: ienfd.fibres_per_mm, "
+                     "paw_pressure.threshold_g, von_frey.threshold_g"),
+    ("threshold_g", "outcome threshold_g is measured by several assays "
+                    "(paw_pressure.threshold_g, von_frey.threshold_g); name it as ASSAY.OUTCOME"),
+])
+def test_analyze_an_unknown_outcome_lists_the_outcomes(imported_study, tmp_path, capsys, name,
+                                                       says):
+    out = tmp_path / "x"
+    code = main(["analyze", str(imported_study), "--out", str(out), "--outcome", name])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and says in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_tidy_stats_with_several_outcomes(tmp_path, report_dir, capsys):
+    derived = report_dir / "results" / "derived.csv"
+    common = ["stats", str(derived), "--value", "value", "--arm", "arm", "--day", "study_day",
+              "--animal", "animal", "--donor", "donor", "--control", "control"]
+    # a table of several outcomes is not analysed as one column
+    code = main([*common, "--out", str(tmp_path / "mixed")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and "holds 3 outcomes (ienfd.fibres_per_mm, paw_pressure.threshold_g, " \
+        "von_frey.threshold_g); choose with --outcome NAME" in err
+    assert not (tmp_path / "mixed").exists()
+    out = tmp_path / "two"
+    assert main([*common, "--outcome", "paw_pressure.threshold_g", "--outcome",
+                 "von_frey.threshold_g", "--out", str(out)]) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary[["assay", "outcome"]].values.tolist() == [
+        ["paw_pressure", "threshold_g"], ["von_frey", "threshold_g"]]
+    from nocilab.stats.multiplicity import holm
+
+    assert summary["p_donor_test_holm"].to_numpy() == pytest.approx(
+        holm(summary["p_donor_test"].to_numpy()))
+    one = tmp_path / "one"
+    assert main([*common, "--outcome", "paw_pressure.threshold_g", "--out", str(one)]) == 0
+    a = pd.read_csv(out / "donor_test.csv").query("assay == 'paw_pressure'")
+    b = pd.read_csv(one / "donor_test.csv")
+    assert a["t"].to_numpy() == pytest.approx(b["t"].to_numpy(), rel=1e-12)
+    capsys.readouterr()
+    code = main([*common, "--outcome", "grip.force_g", "--out", str(tmp_path / "bad")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and "no outcome grip.force_g; outcomes: ienfd.fibres_per_mm, " \
+        "paw_pressure.threshold_g" in err
+
+
+def test_tidy_stats_outcome_needs_an_outcome_column(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text("animal,arm,day,grams\nm1,a,1,3\nm2,b,1,4\n")
+    code = main(["stats", str(table), "--value", "grams", "--arm", "arm", "--day", "day",
+                 "--animal", "animal", "--outcome", "x", "--out", str(tmp_path / "o")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and "--outcome needs a column named outcome; columns are animal, arm, day, " \
+        "grams" in err and "Traceback" not in err
+
+
+def test_analyze_scale_log_gives_ratios_and_a_log_axis(imported_study, tmp_path):
+    out = tmp_path / "log"
+    assert main(["analyze", str(imported_study), "--out", str(out), "--outcome",
+                 "paw_pressure.threshold_g", "--scale", "log"]) == 0
+    summary = pd.read_csv(out / "results" / "summary.csv")
+    assert summary["scale"].tolist() == ["log10"]
+    c = pd.read_csv(out / "results" / "contrasts.csv")
+    assert len(c) and c["ratio"].to_numpy() == pytest.approx(10.0 ** c["estimate"].to_numpy())
+    page = " ".join((out / "report.html").read_text().split())
+    assert "of geometric means (95% CI" in page
+    assert ("Scale: paw_pressure.threshold_g on the log10 scale, chosen on the command line "
+            "with --scale log") in page
+    assert "Geometric mean ×/÷ SEM factor per arm (log axis)" in page
+    assert "Outcomes analysed on the log10 scale: paw_pressure.threshold_g" in page
+
+
+def test_analyze_scale_linear_overrides_the_study_file(imported_study, tmp_path):
+    out = tmp_path / "lin"
+    assert main(["analyze", str(imported_study), "--out", str(out), "--outcome",
+                 "von_frey.threshold_g", "--scale", "linear"]) == 0
+    assert pd.read_csv(out / "results" / "summary.csv")["scale"].tolist() == ["linear"]
+    assert "Scale: every outcome on the values as measured" in (out / "report.html").read_text()
+
+
+def test_analyze_takes_log_outcomes_from_the_study_file(report_dir):
+    summary = pd.read_csv(report_dir / "results" / "summary.csv").set_index("assay")
+    assert summary.loc["von_frey", "scale"] == "log10"
+    assert summary.loc["paw_pressure", "scale"] == "linear"
+    import html
+
+    page = html.unescape(" ".join((report_dir / "report.html").read_text().split()))
+    assert ("Scale: von_frey.threshold_g on the log10 scale, listed in the study file's "
+            "[analysis] log_outcomes (von Frey thresholds are close to log-normal") in page
+
+
+@pytest.mark.parametrize("command", ["analyze", "stats"])
+def test_a_bad_scale_is_refused(imported_study, report_dir, tmp_path, capsys, command):
+    out = tmp_path / "bad"
+    if command == "analyze":
+        args = ["analyze", str(imported_study)]
+    else:
+        args = ["stats", str(report_dir / "results" / "derived.csv"), "--value", "value",
+                "--arm", "arm", "--day", "study_day", "--animal", "animal",
+                "--outcome", "von_frey.threshold_g", "--control", "control"]
+    code = main([*args, "--scale", "ln", "--out", str(out)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code != 0 and "--scale must be linear or log; got ln" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_tidy_stats_scale_log_equals_linear_stats_on_log10_values(tmp_path, report_dir):
+    import numpy as np
+
+    derived = pd.read_csv(report_dir / "results" / "derived.csv")
+    vf = derived[(derived["assay"] == "paw_pressure")].copy()
+    vf.to_csv(tmp_path / "raw.csv", index=False)
+    logged = vf.assign(value=np.log10(vf["value"]), bound=np.log10(vf["bound"]))
+    logged.to_csv(tmp_path / "log10.csv", index=False)
+    common = ["--value", "value", "--arm", "arm", "--day", "study_day", "--animal", "animal",
+              "--donor", "donor", "--control", "control"]
+    assert main(["stats", str(tmp_path / "raw.csv"), *common, "--scale", "log",
+                 "--out", str(tmp_path / "a")]) == 0
+    assert main(["stats", str(tmp_path / "log10.csv"), *common, "--out", str(tmp_path / "b")]) == 0
+    a = pd.read_csv(tmp_path / "a" / "donor_test.csv")
+    b = pd.read_csv(tmp_path / "b" / "donor_test.csv")
+    assert a["scale"].tolist() == ["log10"] and b["scale"].tolist() == ["linear"]
+    # the same fit on the same numbers: equal to rounding
+    assert a["t"].to_numpy() == pytest.approx(b["t"].to_numpy(), rel=1e-9)
+    assert a["ratio"].to_numpy() == pytest.approx(10.0 ** b["difference"].to_numpy(), rel=1e-9)
+    ca = pd.read_csv(tmp_path / "a" / "contrasts.csv")
+    cb = pd.read_csv(tmp_path / "b" / "contrasts.csv")
+    assert ca["estimate"].to_numpy() == pytest.approx(cb["estimate"].to_numpy(), rel=1e-6)

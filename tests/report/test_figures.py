@@ -469,3 +469,26 @@ def test_every_demo_outcome_renders(demo_derived):
             fig = donor_small_multiples(sub, control="control", arm_labels=labels)
             assert len(fig.axes) == sub["donor"].nunique() == 14
         ET.fromstring(figure_svg(fig))
+
+
+def test_time_course_log_axis_draws_geometric_means(derived):
+    import numpy as np
+
+    fig = time_course(derived, control="control", log_axis=True)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    line = next(x for x in ax.get_lines() if x.get_gid() == "mean_control")
+    d = derived[derived["arm"] == "control"]
+    v = d["value"].where(d["value"].notna(), d["bound"]).astype(float)
+    gm = 10 ** np.log10(v).groupby(d["study_day"]).mean()
+    assert line.get_ydata() == pytest.approx(gm.sort_index().to_numpy())
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and not any("10^" in t or "$" in t for t in labels)
+
+
+def test_donor_small_multiples_log_axis_says_geometric_band(derived):
+    fig = donor_small_multiples(derived, control="control", log_axis=True)
+    assert all(ax.get_yscale() == "log" for ax in fig.axes)
+    texts = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert any("geometric mean ×/÷ SEM" in t for t in texts)

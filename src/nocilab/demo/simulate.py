@@ -259,6 +259,9 @@ def simulate_study(*, seed: int = 20210701, mice_per_donor: int = 3) -> Simulate
                            "cut-off 60 s), von Frey up-down, grip, activity, body weight; "
                            "skin biopsies for IENFD on day 21"),
         },
+        # one window for the report, the donor-level test and `power --from`: the
+        # primary outcome's days; von Frey thresholds analysed as log10 (log-normal)
+        "analysis": {"window": [1, 14], "log_outcomes": ["von_frey.threshold_g"]},
         "arms": [
             {"id": "patient", "label": "FMS patient IgG"},
             {"id": "control", "label": "Healthy-control IgG", "control": True},

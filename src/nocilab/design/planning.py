@@ -39,7 +39,7 @@ class PilotVariance:
 
 
 def pilot_variance(study: Study, derived: pd.DataFrame, *, outcome: str,
-                   window: tuple[int, int] | None = None,
+                   window: tuple[int, int | None] | None = None,
                    rho: float | None = None) -> PilotVariance:
     """Variance components of one outcome of a past study, for planning the next one.
 
@@ -59,7 +59,9 @@ def pilot_variance(study: Study, derived: pd.DataFrame, *, outcome: str,
         ``ASSAY.OUTCOME`` (e.g. ``paw_pressure.threshold_g``) or an outcome name that is
         unique in the table.
     window
-        First and last post-injection day to use (default: every day > 0).
+        First and last post-injection day to use (``last`` None: the last day); default:
+        the pilot study file's analysis window (:meth:`Study.analysis_window`), else
+        every day > 0, as the pilot's own report uses.
     rho
         Fix the AR(1) correlation at this value instead of estimating it.
     """
@@ -71,7 +73,10 @@ def pilot_variance(study: Study, derived: pd.DataFrame, *, outcome: str,
     base_days = tuple(sorted(int(d) for d in sub["study_day"].unique() if d < 0))
     if not base_days:
         raise DesignError(f"outcome {outcome!r} has no baseline (negative) days in the pilot study")
-    lo, hi = window if window is not None else (1, int(sub["study_day"].max()))
+    if window is None:
+        stated = study.analysis_window()
+        window = stated[0] if stated is not None else (1, None)
+    lo, hi = window[0], window[1] if window[1] is not None else int(sub["study_day"].max())
     post_days = tuple(sorted(int(d) for d in sub["study_day"].unique() if lo <= d <= hi and d > 0))
     if len(post_days) < 1:
         raise DesignError(f"no post-injection days of {outcome!r} between days {lo} and {hi}")

@@ -4,9 +4,11 @@
 :class:`~nocilab.errors.StudyFileError` listing every problem in the file.
 :class:`ImportMapping` describes the columns of a raw-data sheet;
 :func:`render_study_toml` writes plain data as a study file. Per-assay settings models
-are in :mod:`nocilab.model.settings`.
+are in :mod:`nocilab.model.settings`; the ``[analysis]`` table is
+:class:`AnalysisSettings`.
 """
 
+from nocilab.model._analysis import AnalysisSettings
 from nocilab.model._errors import problems_from_validation_error
 from nocilab.model._records import (
     Animal,
@@ -26,6 +28,7 @@ from nocilab.model.study import ANIMAL_COLUMNS, STUDY_FILE, Study, load_study
 __all__ = [
     "ANIMAL_COLUMNS",
     "ASSAY_SETTINGS",
+    "AnalysisSettings",
     "Animal",
     "Arm",
     "BUILTIN_FILAMENT_SETS",

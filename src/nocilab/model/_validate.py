@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from nocilab.errors import Problem
+from nocilab.model._analysis import AnalysisSettings, load_analysis
 from nocilab.model._errors import id_part, join_path, problems_from_validation_error
 from nocilab.model._records import (
     Animal,
@@ -33,7 +34,7 @@ from nocilab.model.settings import ASSAY_SETTINGS, VonFreySettings
 
 SECTIONS = (
     "study", "arms", "donors", "preparations", "dosing", "animals", "schedule", "assays",
-    "mappings", "reporting",
+    "mappings", "reporting", "analysis",
 )
 REQUIRED = ("study", "arms", "preparations", "dosing")
 BUILTIN_FILAMENT_SETS = ("mouse", "rat")
@@ -55,6 +56,7 @@ class Parts:
     schedule: dict[str, tuple[int, ...]] = field(default_factory=dict)
     assays: dict[str, BaseModel] = field(default_factory=dict)
     mappings: dict[str, ImportMapping] = field(default_factory=dict)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
 
 
 def expected_one_of(names: Iterable[str], *, limit: int = 12) -> str:
@@ -119,6 +121,7 @@ class _Validator:
         self.schedule()
         self.assays()
         self.mappings()
+        self.analysis()
         return self.parts, self.problems
 
     def table(self, key: str) -> Mapping[str, Any] | None:
@@ -156,6 +159,15 @@ class _Validator:
             found = self.validate(Reporting, raw, "reporting")
             if found is not None:
                 self.parts.reporting = found
+
+    def analysis(self) -> None:
+        raw = self.table("analysis") if "analysis" in self.data else {}
+        if raw is not None:
+            found, problems = load_analysis(raw, schedule=self.parts.schedule,
+                                            primary_outcome=self.parts.reporting.primary_outcome)
+            self.problems += problems
+            if found is not None:
+                self.parts.analysis = found
 
     def records(self, section: str, model: type[Record]) -> dict[str, Any]:
         raw = self.data.get(section, [])

@@ -93,3 +93,16 @@ ASSAY_SETTINGS: dict[str, type[_Settings]] = {
     "ienfd": IenfdSettings,
 }
 """Assay name in study.toml -> its settings model."""
+
+ASSAY_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "von_frey": ("threshold_g",),
+    "paw_pressure": ("threshold_g",),
+    "cold_plate": ("latency_s", "count"),
+    "heat": ("latency_s", "count"),
+    "grip": ("force_g", "force_g_per_g"),
+    "activity": ("distance_m", "counts"),
+    "body_weight": ("weight_g",),
+    "ienfd": ("fibres_per_mm",),
+}
+"""Assay name -> the outcomes it can derive (``[analysis]`` names them ``ASSAY.OUTCOME``);
+the same as each calculator's ``outcomes`` (a test pins it)."""

@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from nocilab.errors import Problem, StudyFileError
+from nocilab.model._analysis import AnalysisSettings, study_window
 from nocilab.model._records import Animal, Arm, Donor, Dosing, Preparation, Reporting, StudyInfo
 from nocilab.model._validate import validate_study_data
 from nocilab.model.mapping import ImportMapping
@@ -58,7 +59,8 @@ class Study:
     Records are kept in file order. ``schedule`` maps each scheduled assay to its study
     days in ascending order (negative days are baselines); ``assays`` holds the settings
     of every scheduled or configured assay (defaults where the file has no table);
-    ``mappings`` the column mappings for imports. Treat the dicts as read-only.
+    ``mappings`` the column mappings for imports; ``analysis`` the ``[analysis]``
+    table (window, log-scale outcomes). Treat the dicts as read-only.
 
     After loading, every preparation's ``arm`` is set (taken from its donors when the
     file leaves it out), and a von Frey ``filaments`` CSV path is absolute.
@@ -77,6 +79,7 @@ class Study:
     assays: dict[str, BaseModel]
     mappings: dict[str, ImportMapping]
     reporting: Reporting = field(default_factory=Reporting)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     _arm: dict[str, Arm] = field(init=False, repr=False, compare=False)
     _donor: dict[str, Donor] = field(init=False, repr=False, compare=False)
     _prep: dict[str, Preparation] = field(init=False, repr=False, compare=False)
@@ -115,6 +118,12 @@ class Study:
     def animal_ids(self) -> tuple[str, ...]:
         """Animal ids in file order."""
         return tuple(self._animal)
+
+    def analysis_window(self) -> tuple[tuple[int, int], str] | None:
+        """The study file's analysis window ``(first, last)`` and the key that gave it
+        (``[analysis] window``, else a range of days in ``[reporting] primary_outcome``),
+        or None when the file gives none."""
+        return study_window(self.analysis, self.reporting.primary_outcome)
 
     @property
     def control_arm(self) -> str:
@@ -293,4 +302,5 @@ def load_study(path: str | os.PathLike[str]) -> Study:
         assays=dict(parts.assays),
         mappings=dict(parts.mappings),
         reporting=parts.reporting,
+        analysis=parts.analysis,
     )

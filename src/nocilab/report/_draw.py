@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from nocilab.report import style
 
@@ -123,3 +123,20 @@ def floor_at_zero(ax: Axes, values: np.ndarray, *, reach: float = 1.0) -> None:
     v = v[np.isfinite(v)]
     if v.size and v.min() >= 0 and v.min() <= reach * (v.max() - v.min()):
         ax.set_ylim(bottom=0)
+
+
+def log_y_axis(ax: Axes, values: np.ndarray) -> None:
+    """A log10 y axis labelled in plain numbers (0.1, 0.2, 0.5, 1, 2 ...), not powers of 10.
+
+    Ticks at 1, 2 and 5 per decade (every power of 10 only when the values span more
+    than three decades); minor ticks at the other integers, unlabelled.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    ax.set_yscale("log")
+    decades = float(np.log10(v.max() / v.min())) if v.size else 0.0
+    subs = (1.0,) if decades > 3 else (1.0, 2.0, 5.0)
+    ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=subs))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:g}"))
+    ax.yaxis.set_minor_locator(LogLocator(base=10.0, subs=np.arange(2, 10)))
+    ax.yaxis.set_minor_formatter(NullFormatter())

@@ -64,16 +64,26 @@ def check_derived(frame: pd.DataFrame, *, what: str, control: str | None,
     return out
 
 
-def arm_day_summary(frame: pd.DataFrame) -> pd.DataFrame:
+def arm_day_summary(frame: pd.DataFrame, *, geometric: bool = False) -> pd.DataFrame:
     """Mean and SEM of ``plot_value`` per arm and study day.
 
     Columns: arm, study_day, n (animals with a value), mean, sem (NaN when n < 2:
-    drawn without an error bar).
+    drawn without an error bar), low and high (the error bar's ends: mean ∓ sem).
+    ``geometric``: the summary of log10 values taken back to the values' scale, so
+    ``mean`` is the geometric mean, ``sem`` the SEM of log10 values, and the bar runs
+    from mean ÷ 10^sem to mean × 10^sem (values at or below zero are left out).
     """
     ok = frame[np.isfinite(frame["plot_value"])]
+    if geometric:
+        ok = ok[ok["plot_value"] > 0].assign(plot_value=lambda f: np.log10(f["plot_value"]))
     g = ok.groupby(["arm", "study_day"])["plot_value"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
     out["sem"] = out["sd"] / np.sqrt(out["n"])
+    out["low"] = out["mean"] - out["sem"]
+    out["high"] = out["mean"] + out["sem"]
+    if geometric:
+        for c in ("mean", "low", "high"):
+            out[c] = 10.0 ** out[c]
     return out.drop(columns="sd")
 
 

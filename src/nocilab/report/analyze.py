@@ -7,6 +7,7 @@ arms while the study is blinded; with ``blinded=True`` it analyses the coded gro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -23,21 +24,33 @@ DEFAULT_DIRECTIONS = {
 
 
 def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", posttest: str = "sidak",
-                  auc_window: tuple[int | None, int | None] = (1, None), blinded: bool = False,
-                  directions: dict[str, str] | None = None) -> Path:
+                  window: tuple[int, int | None] | None = None, window_option: str = "--window",
+                  blinded: bool = False, directions: dict[str, str] | None = None,
+                  outcomes: Sequence[str] | None = None, scale: str | None = None) -> Path:
     """Analyse every outcome of a study and write the report folder; return report.html.
+
+    ``window`` (first, last post-injection day; ``last`` None: the last day measured) is
+    the analysis window given on the command line (``window_option`` says how, for the
+    report); without it the study file's (:meth:`Study.analysis_window`), else day 1 to
+    the last day. ``outcomes`` (``ASSAY.OUTCOME``, or an outcome name measured by one
+    assay) limits the analysis and the report to those outcomes
+    (:func:`select_outcomes`); Holm's correction then runs over them. ``scale``:
+    ``log10`` analyses every outcome on the log10 scale, ``linear`` none; None (default)
+    those the study file lists in ``[analysis] log_outcomes``.
 
     Raises
     ------
     BlindingError
         The study is blinded and ``blinded`` is False.
     AnalysisError
-        There is nothing to analyse.
+        There is nothing to analyse, or an outcome named is not in the study.
     """
     from nocilab.derive import derive_observations
     from nocilab.design.blinding import assignments, blinding_state, group_codes
     from nocilab.report.build import ReportInputs, write_report
     from nocilab.stats.analysis import analyze_table
+    from nocilab.stats.scale import check_scale
+    from nocilab.stats.window import choose_window
 
     state = blinding_state(study, store)
     arm_labels = {a.id: a.label for a in study.arms}
@@ -65,11 +78,26 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
     derived = derived[derived["arm"].astype(str) != ""]
     if derived.empty:
         raise AnalysisError(f"{study.info.id}: no derived values to analyse (import raw readings first)")
+    selection = ""
+    if outcomes:
+        derived = select_outcomes(derived, outcomes, what=study.info.id)
+        selection = ", ".join(f"{a}.{o}" for a, o in
+                              derived[["assay", "outcome"]].drop_duplicates().itertuples(index=False))
     baseline_days = tuple(sorted(d for d in derived["study_day"].unique() if d < 0))
     dirs = dict(DEFAULT_DIRECTIONS)
     dirs.update(directions or {})
+    win = choose_window(command_line=window, option=window_option,
+                        study_window=study.analysis_window())
+    if scale is None:
+        logs = study.analysis.log_outcomes
+        log_source = "listed in the study file's [analysis] log_outcomes"
+    else:
+        logs = tuple(f"{a}.{o}" for a, o in derived[["assay", "outcome"]].drop_duplicates()
+                     .itertuples(index=False)) if check_scale(scale) == "log10" else ()
+        log_source = "chosen on the command line with --scale log"
     analysis = analyze_table(derived, control=control, baseline_days=baseline_days, baseline=baseline,
-                             posttest=posttest, directions=dirs, auc_window=auc_window)
+                             posttest=posttest, directions=dirs, auc_window=win,
+                             log_outcomes=logs, log_source=log_source)
     audit = store.verify_audit()
     imports = store.imports()
     seeds = []
@@ -86,8 +114,39 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
         dosing_days=tuple(study.dosing.days), imports=imports,
         audit_head=f"{audit.head_hash} ({audit.n_events} events, {'intact' if audit.ok else 'BROKEN'})",
         allocation=allocation_text, blinding=blinding_text, blinded=(state == "blinded"),
-        posttest=posttest, seed="; ".join(seeds))
+        posttest=posttest, seed="; ".join(seeds), selection=selection)
     return write_report(inputs, Path(out))
+
+
+def select_outcomes(frame: pd.DataFrame, names: Sequence[str], *, what: str,
+                    outcome: str = "outcome", assay: str | None = "assay") -> pd.DataFrame:
+    """The rows of ``frame`` holding the outcomes ``names``, in the table's order.
+
+    A name is ``ASSAY.OUTCOME`` (when the table has an ``assay`` column) or an outcome
+    name; a bare outcome name measured by several assays is ambiguous.
+
+    Raises
+    ------
+    AnalysisError
+        A name matches no outcome (or several); the message lists the outcomes there are.
+    """
+    has_assay = assay is not None and assay in frame.columns
+    outs = frame[outcome].astype(str)
+    full = (frame[assay].astype(str) + "." + outs) if has_assay else outs
+    known = sorted(set(full))
+    keep = pd.Series(False, index=frame.index)
+    for name in names:
+        hit = full == name
+        if not hit.any():
+            hit = outs == name
+            if has_assay and frame.loc[hit, assay].nunique() > 1:
+                both = ", ".join(dict.fromkeys(full[hit]))
+                raise AnalysisError(f"{what}: outcome {name} is measured by several assays "
+                                    f"({both}); name it as ASSAY.OUTCOME")
+        if not hit.any():
+            raise AnalysisError(f"{what}: no outcome {name}; outcomes: {', '.join(known)}")
+        keep |= hit
+    return frame[keep]
 
 
 def _coded_groups(assign: pd.DataFrame, groups: dict[str, str]) -> pd.DataFrame:

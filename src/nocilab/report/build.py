@@ -71,6 +71,7 @@ class ReportInputs:
     blinded: bool = False
     posttest: str = "sidak"
     seed: str = ""
+    selection: str = ""  # the outcomes chosen with --outcome ("" : every outcome)
 
 
 def _title(assay: str, outcome: str, unit: str) -> tuple[str, str]:
@@ -117,14 +118,16 @@ def _key_result(res: Any, summary: pd.Series, unit: str, labels: dict[str, str])
     words = []
     css = "ns"
     peak = _peak(contrasts) if not contrasts.empty else None
+    log = getattr(res, "scale", "linear") == "log10"
     if peak is not None:
         lo, hi = _ci(peak["estimate"], peak["se"], peak["df"])
         arm = labels.get(peak["arm"], peak["arm"])
         sig = peak["p_adj"] < 0.05
         css = "sig" if sig else "ns"
+        size = (f"{fmt_num(peak['estimate'])} {unit} (95% CI {fmt_num(lo)} to {fmt_num(hi)})"
+                if not log else _ratio_text(peak["estimate"], lo, hi))
         words.append(
-            f"Largest difference from control on day {int(peak['day'])}: {arm} "
-            f"{fmt_num(peak['estimate'])} {unit} (95% CI {fmt_num(lo)} to {fmt_num(hi)}), "
+            f"Largest difference from control on day {int(peak['day'])}: {arm} {size}, "
             f"adjusted p {fmt_p(peak['p_adj'])}.")
     p_int = summary.get("p_arm_day")
     if p_int is not None and not (isinstance(p_int, float) and math.isnan(p_int)):
@@ -137,14 +140,23 @@ def _key_result(res: Any, summary: pd.Series, unit: str, labels: dict[str, str])
     dt = res.donor_test_table() if hasattr(res, "donor_test_table") else pd.DataFrame()
     for r in dt.itertuples():
         arm = labels.get(r.arm, r.arm)
+        size = (f"{fmt_num(r.difference)} {unit} (95% CI {fmt_num(r.ci_low)} to "
+                f"{fmt_num(r.ci_high)})" if not log
+                else _ratio_text(r.difference, r.ci_low, r.ci_high))
+        quantity = f"{r.quantity} of log10 values" if log else r.quantity
         words.append(
-            f"Donor-level test ({r.quantity}, {r.window}): {arm} {fmt_num(r.difference)} {unit} "
-            f"(95% CI {fmt_num(r.ci_low)} to {fmt_num(r.ci_high)}), t({r.df:g}) = {r.t:.2f}, "
+            f"Donor-level test ({quantity}, {r.window}): {arm} {size}, t({r.df:g}) = {r.t:.2f}, "
             f"p {fmt_p(r.p)}, {r.n_units} vs {r.n_units_control} {r.unit}s.")
     donor_text = donor_words.key_sentence(res, labels)
     if donor_text:
         words.append(donor_text)
     return " ".join(words), css
+
+
+def _ratio_text(log_diff: float, lo: float, hi: float) -> str:
+    """A difference of log10 values as a ratio of geometric means, with its limits."""
+    return (f"ratio {fmt_num(10 ** log_diff)} of geometric means (95% CI {fmt_num(10 ** lo)} "
+            f"to {fmt_num(10 ** hi)})")
 
 
 def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
@@ -161,10 +173,13 @@ def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
         c = res.contrast_table()
         peak = _peak(c) if not c.empty else None
         peak_txt, css = "", "ns"
+        log = res.scale == "log10"
         if peak is not None:
             css = "sig" if peak["p_adj"] < 0.05 else "ns"
             pill = f'<span class="pill {css}">p {fmt_p(peak["p_adj"])}</span>'
-            peak_txt = f"day {int(peak['day'])}: {fmt_num(peak['estimate'])} {unit} {pill}"
+            size = (f"ratio {fmt_num(peak['ratio'])}" if log
+                    else f"{fmt_num(peak['estimate'])} {unit}")
+            peak_txt = f"day {int(peak['day'])}: {size} {pill}"
         p_int = s["p_arm_day_holm"] if not pd.isna(s["p_arm_day_holm"]) else s["p_arm_holm"]
         term = "arm × day" if not pd.isna(s["p_arm_day_holm"]) else "arm"
         n = f"{int(s['n_animals'])} / {int(s['n_donors'])}" if not pd.isna(s["n_donors"]) else \
@@ -174,14 +189,16 @@ def _summary_rows(inputs: ReportInputs, summary: pd.DataFrame) -> list[dict]:
         if len(dt):
             p_h = s["p_donor_test_holm"]
             dcss = "sig" if not pd.isna(p_h) and p_h < 0.05 else "ns"
-            dt_txt = "<br>".join(f"{fmt_num(r.difference)} {unit}" for r in dt.itertuples())
+            dt_txt = "<br>".join((f"ratio {fmt_num(r.ratio)}" if log
+                                  else f"{fmt_num(r.difference)} {unit}") for r in dt.itertuples())
             if not pd.isna(p_h):
                 dt_txt += f' <span class="pill {dcss}">p {fmt_p(p_h)}</span>'
         cens = f"{100 * float(s['censored_fraction']):.0f}%"
         if s["censoring_flag"]:
             cens = f'<span class="pill warn">{cens}</span>'
         rows.append({"css": css, "cells": [
-            f'<a href="#{_anchor(*key)}">{short}</a>', n,
+            f'<a href="#{_anchor(*key)}">{short}</a>'
+            + ('<br><span class="meta">log10 scale</span>' if log else ""), n,
             f"{term}: p {fmt_p(p_int)}" if not pd.isna(p_int) else "",
             dt_txt, peak_txt, donor_words.summary_cell(res, inputs.arm_labels), cens]})
     return rows
@@ -227,18 +244,28 @@ def _methods(inputs: ReportInputs) -> list[str]:
         "R's lme4, lmerTest and emmeans. Baseline days are shown in the figures but not tested "
         "for a treatment effect: their contrasts are listed as an unadjusted baseline imbalance "
         "check, outside the family. The p-values of the arm and arm × day terms were Holm-adjusted across the "
-        "family of outcomes. For comparison with GraphPad Prism, a two-way repeated-measures "
+        "family of outcomes"
+        + (f" (the outcomes chosen for this report: {inputs.selection})" if inputs.selection
+           else "")
+        + ". For comparison with GraphPad Prism, a two-way repeated-measures "
         "ANOVA (arm between, day within) with Geisser-Greenhouse correction and per-day "
         f"post-tests ({post}) is reported where no value is missing (as afex::aov_ez); with "
         "missing values only the mixed model is used, as Prism does.")
-    lo, hi = a.get("auc_window", (1, None))
-    last = "the outcome's last test day" if hi is None else f"day {hi}"
-    window = f"from day {lo if lo is not None else 1} to {last}"
+    window = a.get("window", "day 1 to the last day measured")
     levels = [r.donors for r in inputs.analysis.results.values() if r.donors is not None]
-    p4 = donor_words.methods_paragraph(
-        window=window, posttest=post,
-        level=levels[0].level if levels else float(a.get("level", 0.95)),
-        possible_level=levels[0].possible_level if levels else 0.80)
+    p4 = (f"Analysis window: {window}; the donor-level test, the donor classes and the "
+          "planning components use it. " + donor_words.methods_paragraph(
+              window=window, posttest=post,
+              level=levels[0].level if levels else float(a.get("level", 0.95)),
+              possible_level=levels[0].possible_level if levels else 0.80))
+    log10 = str(a.get("log10", "none"))
+    if log10 != "none":
+        p4 += (f" Log scale. Outcomes analysed on the log10 scale: {log10}. Every model above was "
+               "fitted to log10 of the values (censored values at log10 of their bound), so "
+               "differences are ratios of geometric means: they are given as ratios with 95% "
+               "CIs (10 to the power of the difference and of its unadjusted limits), and "
+               "figures use a log axis. The planning components stay on the values as "
+               "measured, as nocilab power simulates them.")
     p5 = (f"Effect sizes are Hedges' g per day (difference of arm means over the pooled SD of the "
           f"animals on that day) with 95% CIs from the noncentral t distribution. Censored values "
           f"(at a cut-off or the end of a filament set) enter at their bound; outcomes with more than "
@@ -263,6 +290,7 @@ class FigureJob:
     dosing_days: tuple[int, ...]
     ylabel: str
     fig_dir: Path
+    log_axis: bool = False
 
 
 def _save(fig: Any, job: FigureJob, name: str, css: str, caption: str) -> dict:
@@ -287,18 +315,23 @@ def draw_outcome_figures(job: FigureJob) -> list[dict]:
         days = sorted(d["study_day"].unique())
         if len(days) > 1:
             fig = time_course(d, control=job.control, arm_labels=job.arm_labels,
-                              dosing_days=job.dosing_days, marks=job.marks, ylabel=job.ylabel)
+                              dosing_days=job.dosing_days, marks=job.marks, ylabel=job.ylabel,
+                              log_axis=job.log_axis)
+            mean = ("Geometric mean ×/÷ SEM factor per arm (log axis)" if job.log_axis
+                    else "Mean ± SEM per arm")
             out.append(_save(fig, job, "time_course", "",
-                             "Mean ± SEM per arm by study day; faint lines are single animals; the "
+                             f"{mean} by study day; faint lines are single animals; the "
                              "shaded band marks injection days; stars: mixed-model per-day contrasts "
                              "against control, adjusted (* < 0.05, ** < 0.01, *** < 0.001); open "
                              "markers: censored values at their bound."))
             if d["donor"].nunique() > 1:
                 fig = donor_small_multiples(d, control=job.control, arm_labels=job.arm_labels,
-                                            dosing_days=job.dosing_days, ylabel=job.ylabel)
+                                            dosing_days=job.dosing_days, ylabel=job.ylabel,
+                                            log_axis=job.log_axis)
+                band = ("geometric mean ×/÷ SEM factor (grey band; log axis)" if job.log_axis
+                        else "mean ± SEM (grey band)")
                 out.append(_save(fig, job, "donors", "wide",
-                                 "Each donor's animals over time, against the control arm's mean ± "
-                                 "SEM (grey band)."))
+                                 f"Each donor's animals over time, against the control arm's {band}."))
         else:
             fig = endpoint_dots(d, control=job.control, arm_labels=job.arm_labels, ylabel=job.ylabel)
             out.append(_save(fig, job, "endpoint", "",
@@ -307,6 +340,8 @@ def draw_outcome_figures(job: FigureJob) -> list[dict]:
             unit = str(d["unit"].iloc[0])
             one_day = d["study_day"].nunique() == 1
             what = "value" if one_day else "mean change from baseline"
+            if job.log_axis:
+                unit = f"log10 {unit}"
             fig = donor_forest(donor_words.forest_frame(job.donors),
                                outcome_label=job.ylabel.rsplit(" (", 1)[0], unit=unit,
                                xlabel=f"Difference from the control donors' mean, {what} ({unit})",
@@ -334,7 +369,8 @@ def _figure_job(inputs: ReportInputs, key: tuple[str, str], d: pd.DataFrame, res
         if res.donors is not None:
             donors = res.donor_table()
     return FigureJob(f"{key[0]}__{key[1]}", d, marks, donors, dict(inputs.arm_labels),
-                     inputs.control, tuple(inputs.dosing_days), ylabel, fig_dir)
+                     inputs.control, tuple(inputs.dosing_days), ylabel, fig_dir,
+                     log_axis=res is not None and res.scale == "log10")
 
 
 def draw_all(jobs: list[FigureJob], *, workers: int | None = None) -> list[list[dict]]:
@@ -368,22 +404,32 @@ DONOR_TEST_SHOW = ["arm", "quantity", "window", "n_units", "n_units_control", "n
                    "difference", "ci_low", "ci_high", "df", "t", "p", "unit", "note"]
 
 
+RATIO_SHOW = ["ratio", "ratio_ci_low", "ratio_ci_high"]
+LOG_NOTE = (" On the log10 scale: estimates are differences of log10 values; ratio = "
+            "10^estimate, a ratio of geometric means, with unadjusted 95% limits.")
+
+
 def _tables(res: Any) -> list[dict]:
     out = []
+    log = res.scale == "log10"
     c = res.contrast_table()
     if len(c):
-        out.append({"title": "Per-day contrasts against control", "open": True,
+        out.append({"title": "Per-day contrasts against control" + (" (log10 scale)" if log else ""),
+                    "open": True,
                     "note": "mixed: REML, Satterthwaite df (as lmerTest/emmeans); rm_anova: Prism-style "
                             "post-tests on the pooled within-cells error. Baseline days are a "
-                            "baseline imbalance check: unadjusted, not in the family.",
-                    "html": table_html(c, columns=CONTRAST_SHOW)})
+                            "baseline imbalance check: unadjusted, not in the family."
+                            + (LOG_NOTE if log else ""),
+                    "html": table_html(c, columns=CONTRAST_SHOW + (RATIO_SHOW if log else []))})
     dt = res.donor_test_table()
     if len(dt):
-        out.append({"title": "Donor-level test of the arm effect", "open": True,
+        dt_show = DONOR_TEST_SHOW[:-2] + RATIO_SHOW + DONOR_TEST_SHOW[-2:] if log else DONOR_TEST_SHOW
+        out.append({"title": "Donor-level test of the arm effect" + (" (log10 scale)" if log else ""),
+                    "open": True,
                     "note": "Each animal's mean change from baseline over the window, averaged per "
                             "donor; each arm against control by Student's t on donor means (variance "
                             "pooled over arms, df = donors - arms). The test nocilab power plans for.",
-                    "html": table_html(dt, columns=DONOR_TEST_SHOW)})
+                    "html": table_html(dt, columns=dt_show)})
     a = res.anova_table()
     if len(a):
         out.append({"title": "ANOVA tables (Type III mixed model; repeated-measures ANOVA)",
@@ -517,7 +563,8 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
                          "possibly / not affected: each donor's mean change against the control "
                          "donors' one-sided 95% (clearly) and 80% (possibly) prediction bounds; "
                          "control donors each against the other control donors, which shows how "
-                         "often a donor without an effect is called affected."),
+                         "often a donor without an effect is called affected. "
+                         + _scale_note(inputs)),
         "arms": arms, "sections": sections, "methods": methods,
         "arrive": arrive.to_dict("records"), "provenance": provenance,
     }
@@ -526,6 +573,23 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
     tmp.write_text(render_report(context), encoding="utf-8")
     tmp.replace(page)
     return page
+
+
+def _scale_note(inputs: ReportInputs) -> str:
+    """Which scale each outcome was analysed on, and why (first screen)."""
+    logs = [f"{a}.{o}" for (a, o), r in inputs.analysis.results.items() if r.scale == "log10"]
+    if not logs:
+        return ("Scale: every outcome on the values as measured (none is listed in the study "
+                "file's [analysis] log_outcomes, and --scale log was not given).")
+    why = str(inputs.analysis.settings.get("log10", ""))
+    why = why[why.find("(") + 1:-1] if why.endswith(")") and "(" in why else "as chosen"
+    reason = (" (von Frey thresholds are close to log-normal: the filaments are spaced "
+              "evenly in log force)" if any(n.startswith("von_frey.") for n in logs) else "")
+    rest = len(inputs.analysis.results) - len(logs)
+    return (f"Scale: {', '.join(logs)} on the log10 scale, {why}{reason}; there differences "
+            "are ratios of geometric means (1 = no difference)"
+            + (f"; the other {'outcome' if rest == 1 else f'{rest} outcomes'} on the values as "
+               "measured." if rest else "."))
 
 
 def _provenance(inputs: ReportInputs) -> list[tuple[str, str]]:
@@ -543,6 +607,8 @@ def _provenance(inputs: ReportInputs) -> list[tuple[str, str]]:
         rows.append(("audit chain head", inputs.audit_head))
     if inputs.seed:
         rows.append(("seed", inputs.seed))
+    if inputs.selection:
+        rows.append(("outcomes", f"{inputs.selection} (chosen with --outcome)"))
     a = inputs.analysis.settings
     rows.append(("settings", settings_text(a)))
     rows.append(("software", f"nocilab {__version__}, numpy {np.__version__}, pandas {pd.__version__}, "

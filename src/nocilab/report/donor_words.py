@@ -150,8 +150,8 @@ def calibration_sentence(cal: Calibration) -> str:
 def lead_sentence(results: Any, control: str) -> str:
     """The first screen's words on donors: the classes, what "not affected" means, and
     how many control-donor calls chance explains in this study."""
-    ctrl = [r for res in results for r in res.donors.affected().itertuples()
-            if res.donors is not None and r.arm == control]
+    ctrl = [r for res in results if res.donors is not None
+            for r in res.donors.affected().itertuples() if r.arm == control]
     text = ("Each donor is also compared with the spread of the control donors and counted as "
             "clearly, possibly or not affected; a donor within the control donors' range may "
             "still have a smaller effect than this many donors can show, so the counts are not "

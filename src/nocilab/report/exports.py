@@ -291,16 +291,25 @@ def donor_mean_tables(derived: pd.DataFrame, analysis) -> dict[str, DonorMeans]:
     """The donor means of every outcome the analysis ran the donor-level test on.
 
     Keys are those of :func:`tables_by_outcome`. Each outcome's means use the baseline
-    days the analysis used for it and the analysis' window, so they are the values its
-    donor-level test compared (``analysis``: a :class:`~nocilab.stats.StudyAnalysis`).
+    days, the window and the scale (log10 values for a log-scale outcome) the analysis
+    used for it, so they are the values its donor-level test compared (``analysis``: a
+    :class:`~nocilab.stats.StudyAnalysis`).
     """
+    from nocilab.stats.scale import log10_values
+
     d = schema.validate(derived, schema.DERIVED, table="derived")
-    window = analysis.settings.get("auc_window", (1, None))
     out: dict[str, DonorMeans] = {}
     for (assay, outcome), res in sorted(analysis.results.items()):
         if res.donor_test is None or res.donor_test.empty:
             continue
         rows = d[(d["assay"] == assay) & (d["outcome"] == outcome)]
-        out[f"{assay}.{outcome}"] = donor_means(rows, baseline_days=tuple(res.baseline_days),
-                                                window=tuple(window))
+        if res.scale == "log10":
+            rows = log10_values(rows, value="value", day="study_day", animal="animal",
+                                what=f"{assay}.{outcome}")
+        means = donor_means(rows, baseline_days=tuple(res.baseline_days),
+                            window=tuple(res.window.bounds))
+        if res.scale == "log10":
+            means = DonorMeans(units=means.units, quantity=f"{means.quantity} of log10 values",
+                               window=means.window)
+        out[f"{assay}.{outcome}"] = means
     return out

@@ -51,8 +51,9 @@ def time_course(derived: pd.DataFrame, *, control: str,
                 show_animals: bool = True,
                 ylabel: str | None = None,
                 title: str | None = None,
+                log_axis: bool = False,
                 figsize: tuple[float, float] = (style.SINGLE_COLUMN_IN, 2.7)) -> Figure:
-    """Mean ± SEM of one outcome per arm by study day.
+    """Mean ± SEM of one outcome per arm by study day (geometric, on a log axis).
 
     Parameters
     ----------
@@ -73,6 +74,11 @@ def time_course(derived: pd.DataFrame, *, control: str,
     ylabel, title
         Override the y label (default from the outcome and unit, e.g.
         ``"Threshold (g)"``) and set an axes title.
+    log_axis
+        A log10 y axis labelled in the values' units, with each arm's geometric mean
+        and a bar from it ÷ to × 10^SEM of the log10 values: the summary that matches
+        an analysis on the log10 scale (e.g. von Frey thresholds). Values at or below
+        zero cannot be drawn and are left out.
     figsize
         Inches; the default is one journal column wide.
 
@@ -93,9 +99,11 @@ def time_course(derived: pd.DataFrame, *, control: str,
     colours = style.arm_colours(arms, control=control)
     markers = style.arm_markers(arms)
     counts = arm_counts(d)
-    summary = arm_day_summary(d)
+    summary = arm_day_summary(d, geometric=log_axis)
     days = sorted(d["study_day"].unique())
     m = _check_marks(marks, d) if marks is not None else None
+    # star rows are spaced evenly on the axis drawn: in log10 units on a log axis
+    fwd, inv = ((np.log10, lambda y: 10.0 ** y) if log_axis else (lambda y: y, lambda y: y))
 
     with style.publication_style():
         fig = _draw.new_figure(figsize)
@@ -125,26 +133,30 @@ def time_course(derived: pd.DataFrame, *, control: str,
             label = (f"{style.arm_label(arm, arm_labels)} "
                      f"(n = {na} {'mouse' if na == 1 else 'mice'}, "
                      f"{nd} {'donor' if nd == 1 else 'donors'})")
-            cont = ax.errorbar(s["study_day"] + dodge[k], s["mean"], yerr=s["sem"],
+            yerr = np.vstack([(s["mean"] - s["low"]).to_numpy(), (s["high"] - s["mean"]).to_numpy()])
+            cont = ax.errorbar(s["study_day"] + dodge[k], s["mean"], yerr=yerr,
                                color=colours[arm], marker=markers[arm], ms=3.6, lw=1.1,
                                mfc=colours[arm], mec="white", mew=0.4,
                                elinewidth=0.7, capsize=1.6, capthick=0.7, zorder=4, label=label)
             cont.lines[0].set_gid(f"mean_{slug(arm)}")
-            top = (s["mean"] + s["sem"].fillna(0)).to_numpy()
+            top = s["high"].fillna(s["mean"]).to_numpy()
             tops.loc[s["study_day"].to_numpy()] = np.fmax(tops.loc[s["study_day"]].to_numpy(), top)
         if show_animals:
             vmax = d.groupby("study_day")["plot_value"].max()
             tops = np.fmax(tops, vmax.reindex(tops.index).to_numpy())
 
-        _draw.floor_at_zero(ax, d["plot_value"].to_numpy())
+        if log_axis:
+            _draw.log_y_axis(ax, d["plot_value"].to_numpy())
+        else:
+            _draw.floor_at_zero(ax, d["plot_value"].to_numpy())
         n_levels = 0
         if m is not None and len(m):
-            lo, hi = ax.get_ylim()
+            lo, hi = fwd(np.array(ax.get_ylim()))
             step = 0.075 * (hi - lo)
             level_of = {arm: i for i, arm in enumerate(a for a in arms if a in set(m["arm"]))}
             # one row of stars per arm, above the highest value of any marked day
             marked = m.loc[m["p_adj"].map(lambda p: bool(style.stars(p))), "study_day"]
-            row_y = float(np.nanmax(tops.loc[sorted(set(marked))].to_numpy())) + 0.4 * step \
+            row_y = float(fwd(np.nanmax(tops.loc[sorted(set(marked))].to_numpy()))) + 0.4 * step \
                 if len(marked) else 0.0
             for row in m.itertuples(index=False):
                 s_txt = style.stars(row.p_adj)
@@ -152,13 +164,13 @@ def time_course(derived: pd.DataFrame, *, control: str,
                     continue
                 level = level_of[row.arm]
                 n_levels = max(n_levels, level + 1)
-                y = row_y + step * level
+                y = inv(row_y + step * level)
                 ax.text(row.study_day, y, s_txt, ha="center", va="bottom", fontsize=8.0,
                         color=colours[row.arm], zorder=5,
                         gid=f"stars_{slug(row.arm)}_{row.study_day}")
             if n_levels:
-                top = float(np.nanmax(tops.to_numpy())) + step * (1.6 + n_levels)
-                ax.set_ylim(top=max(hi, top))
+                top = float(fwd(np.nanmax(tops.to_numpy()))) + step * (1.6 + n_levels)
+                ax.set_ylim(top=inv(max(hi, top)))
 
         _draw.day_ticks(ax, days)
         _draw.pad_days(ax, days, dosing_days)
@@ -198,6 +210,7 @@ def donor_small_multiples(derived: pd.DataFrame, *, control: str,
                           ncols: int | None = None,
                           ylabel: str | None = None,
                           title: str | None = None,
+                          log_axis: bool = False,
                           panel_size: tuple[float, float] = (0.9, 0.85)) -> Figure:
     """One small panel per donor: its animals over study days against the control band.
 
@@ -217,6 +230,9 @@ def donor_small_multiples(derived: pd.DataFrame, *, control: str,
         8). Each arm starts a new row.
     ylabel, title
         Override the y label; set a figure title.
+    log_axis
+        A log10 y axis; the control band is then the geometric mean ×/÷ 10^SEM of the
+        log10 values (as :func:`time_course`).
     panel_size
         Width and height of one panel in inches.
 
@@ -237,8 +253,9 @@ def donor_small_multiples(derived: pd.DataFrame, *, control: str,
     rows_per_arm = {arm: math.ceil(n / ncols) for arm, n in per_arm.items() if n}
     nrows = sum(rows_per_arm.values())
     days = sorted(d["study_day"].unique())
-    ref = arm_day_summary(d[d["arm"] == control]).sort_values("study_day")
-    ref_sem = ref["sem"].fillna(0.0).to_numpy()
+    ref = arm_day_summary(d[d["arm"] == control], geometric=log_axis).sort_values("study_day")
+    ref_low = ref["low"].fillna(ref["mean"]).to_numpy()
+    ref_high = ref["high"].fillna(ref["mean"]).to_numpy()
 
     with style.publication_style():
         pw = min(panel_size[0], (style.DOUBLE_COLUMN_IN - 0.7) / ncols)
@@ -256,7 +273,7 @@ def donor_small_multiples(derived: pd.DataFrame, *, control: str,
                 ax = fig.add_subplot(gs[r, c], sharex=first, sharey=first)
                 first = first or ax
                 _draw.shade_dosing(ax, dosing_days)
-                ax.fill_between(ref["study_day"], ref["mean"] - ref_sem, ref["mean"] + ref_sem,
+                ax.fill_between(ref["study_day"], ref_low, ref_high,
                                 color=style.light(style.CONTROL_COLOUR, amount=0.78), lw=0,
                                 zorder=0.6, gid="control_band")
                 ax.plot(ref["study_day"], ref["mean"], color=style.CONTROL_LIGHT, lw=0.7,
@@ -275,7 +292,8 @@ def donor_small_multiples(derived: pd.DataFrame, *, control: str,
                              color=colours[arm], pad=2.0)
                 _draw.finish_axes(ax)
                 ax.tick_params(labelsize=5.5, length=2.0, pad=1.5)
-                ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+                if not log_axis:
+                    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
                 placed[(r, c)] = ax
             row0 += rows_per_arm.get(arm, 0)
         span = max(days) - min(days)
@@ -287,7 +305,10 @@ def donor_small_multiples(derived: pd.DataFrame, *, control: str,
             ax.tick_params(labelbottom=(r + 1, c) not in placed, labelleft=c == 0)
 
         if first is not None:
-            _draw.floor_at_zero(first, np.r_[d["plot_value"].to_numpy(), (ref["mean"] - ref_sem)])
+            if log_axis:
+                _draw.log_y_axis(first, np.r_[d["plot_value"].to_numpy(), ref_low])
+            else:
+                _draw.floor_at_zero(first, np.r_[d["plot_value"].to_numpy(), ref_low])
             _draw.pad_days(first, days, dosing_days)
         unit = str(d["unit"].iloc[0])
         fig.supylabel(ylabel or style.outcome_label(str(d["outcome"].iloc[0]), unit), fontsize=7.5)
@@ -302,7 +323,8 @@ def donor_small_multiples(derived: pd.DataFrame, *, control: str,
                     Patch(facecolor=style.light(style.CONTROL_COLOUR, amount=0.78),
                           edgecolor="none")]
         labels += [f"{style.arm_label(control, arm_labels)}: one line per mouse",
-                   f"{style.arm_label(control, arm_labels)}: mean ± SEM (all mice)"]
+                   f"{style.arm_label(control, arm_labels)}: "
+                   + ("geometric mean ×/÷ SEM (all mice)" if log_axis else "mean ± SEM (all mice)")]
         if len(dosing_days):
             handles.append(Patch(facecolor=style.SHADE, edgecolor="none"))
             labels.append("Injection days")

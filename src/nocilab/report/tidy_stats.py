@@ -65,11 +65,20 @@ def read_tidy(path: Path, *, columns: Sequence[str], value: str, sheet: str | No
 def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
                    donor: str | None, control: str | None, baseline_days: Sequence[float] | None,
                    baseline: str, posttest: str, direction: str, sheet: str | None,
-                   out: Path, auc_window: tuple[float | None, float | None] = (1, None)
-                   ) -> list[Path]:
-    """Analyse a tidy table and write the result tables into ``out``; return the files."""
+                   out: Path, window: tuple[int, int | None] | None = None,
+                   window_option: str = "--window",
+                   outcomes: Sequence[str] | None = None, scale: str = "linear") -> list[Path]:
+    """Analyse a tidy table and write the result tables into ``out``; return the files.
+
+    ``window``: the analysis window from the command line (default: day 1 to the last).
+    ``outcomes``: in a table with an ``outcome`` column (and optionally ``assay``), the
+    outcomes to analyse, each on its own, with Holm's correction across them; a table
+    holding several outcomes needs them named. ``scale``: ``linear`` or ``log10``
+    (:mod:`nocilab.stats.scale`).
+    """
     from nocilab.errors import AnalysisError
-    from nocilab.stats.analysis import analyze_outcome
+    from nocilab.stats.analysis import StudyAnalysis, analyze_outcome
+    from nocilab.stats.window import choose_window
 
     cols = [value, arm, day, animal] + ([donor] if donor else [])
     frame = read_tidy(path, columns=cols, value=value, sheet=sheet)
@@ -85,26 +94,58 @@ def run_tidy_stats(path: Path, *, value: str, arm: str, day: str, animal: str,
         control = arms[0]
     elif control not in arms:
         raise AnalysisError(f"--control {control!r} is not an arm of column {arm!r}; arms: {', '.join(arms)}")
-    if baseline_days is None:
-        baseline_days = tuple(sorted(d for d in frame[day].unique() if d < 0))
-    res = analyze_outcome(frame, value=value, arm=arm, day=day, animal=animal, donor=donor,
-                          control=control, baseline_days=tuple(baseline_days), baseline=baseline,
-                          posttest=posttest, direction=direction, outcome=value, assay="",
-                          auc_window=auc_window)
+    win = choose_window(command_line=window, option=window_option)
+    results = {}
+    for (assay, outcome), rows in _outcome_groups(frame, outcomes, path=path, value=value):
+        base = baseline_days
+        if base is None:
+            base = tuple(sorted(d for d in rows[day].unique() if d < 0))
+        results[(assay, outcome)] = analyze_outcome(
+            rows, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
+            baseline_days=tuple(base), baseline=baseline, posttest=posttest,
+            direction=direction, outcome=outcome, assay=assay, auc_window=win, scale=scale)
+    study = StudyAnalysis(results=results, failures={}, settings={"window": win.describe()})
     tables = {
-        "anova": res.anova_table(), "contrasts": res.contrast_table(),
-        "effect_sizes": res.effect_size_table(), "variance_components": res.variance_table(),
-        "summary": pd.DataFrame([res.summary()]),
-        "donor_test": res.donor_test_table(),
+        "anova": study.anova(), "contrasts": study.contrasts(),
+        "effect_sizes": study.effect_sizes(), "variance_components": study.variance_components(),
+        "summary": study.summary(), "donor_test": study.donor_test(),
     }
     if donor:
-        tables["donors"] = res.donor_table()
-        tables["affected_donors"] = res.affected_table()
+        tables["donors"] = study.donors()
+        tables["affected_donors"] = study.affected_donors()
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, t in tables.items():
-        t = t.drop(columns=[c for c in ("assay",) if c in t.columns])
+        if "assay" in t.columns and not t["assay"].astype(str).str.strip().ne("").any():
+            t = t.drop(columns=["assay"])  # a table without assays
         p = out / f"{name}.csv"
         t.to_csv(p, index=False)
         written.append(p)
     return written
+
+
+def _outcome_groups(frame: pd.DataFrame, outcomes: Sequence[str] | None, *, path: Path,
+                    value: str) -> list[tuple[tuple[str, str], pd.DataFrame]]:
+    """``((assay, outcome), rows)`` of each outcome to analyse."""
+    from nocilab.errors import AnalysisError
+    from nocilab.report.analyze import select_outcomes
+
+    has = "outcome" in frame.columns
+    if outcomes:
+        if not has:
+            raise AnalysisError(f"{path}: --outcome needs a column named outcome; columns are "
+                                + ", ".join(map(str, frame.columns)))
+        out = []
+        for name in dict.fromkeys(outcomes):
+            rows = select_outcomes(frame, [name], what=str(path))
+            assay = str(rows["assay"].iloc[0]) if "assay" in rows.columns else ""
+            out.append(((assay, str(rows["outcome"].iloc[0])), rows))
+        return out
+    if has and frame["outcome"].nunique() > 1:
+        names = sorted(set(
+            (frame["assay"].astype(str) + "." if "assay" in frame.columns else "")
+            + frame["outcome"].astype(str)))
+        raise AnalysisError(f"{path} holds {len(names)} outcomes ({', '.join(names)}); choose "
+                            "with --outcome NAME (repeat it for several): analysing them as "
+                            f"one column {value} would mix them")
+    return [(("", value), frame)]

@@ -19,6 +19,9 @@ Modules, each a pure function or two with frozen results and fixed-column tables
 - ``response_model`` the model the power simulation draws from (animal level, donor and
                      animal response after injection, AR(1) residuals), by REML, for
                      taking a pilot study's variance components into planning;
+- ``window``         the one analysis window (command line, study file or default) and
+                     why it was used;
+- ``scale``          the log10 scale (thresholds that are log-normal) and ratios;
 - ``analysis``       one outcome or a whole derived table through all of the above.
 
 Every number that R computes (lme4, lmerTest, emmeans, afex, survival, nlme, lm) is

@@ -5,7 +5,13 @@ model (Type III tests, per-day contrasts against control), the Prism-style
 repeated-measures ANOVA with post-tests (or the reason it was refused), each donor
 classified as clearly, possibly or not affected, Hedges' g per day, and, when values are censored, their counts
 and a sensitivity analysis. :func:`analyze_table` does so for every (assay, outcome) of
-a derived table and adds Holm's correction across outcomes.
+a derived table and adds Holm's correction across outcomes. The donor-level test, the
+per-donor AUC and the planning components use one window of post-injection days
+(:class:`~nocilab.stats.window.AnalysisWindow`), stated in the summary with where it
+came from. An outcome may be analysed on the log10 scale (:mod:`nocilab.stats.scale`):
+the summary, contrast and donor-test tables say so in ``scale``, and the last two give
+differences as ratios (``ratio``, ``ratio_ci_low``, ``ratio_ci_high``; NaN on the
+linear scale).
 
 Every table starts with ``assay`` and ``outcome``; the column sets are fixed and listed
 in the ``*_COLUMNS`` constants of this module and of the modules it draws on.
@@ -13,7 +19,7 @@ in the ``*_COLUMNS`` constants of this module and of the modules it draws on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,13 +49,16 @@ from nocilab.stats.mixed import VARIANCE_COLUMNS, MixedModelFit, fit_mixed_model
 from nocilab.stats.multiplicity import holm_across_outcomes
 from nocilab.stats.response_model import PLANNING_COLUMNS, ResponseModelFit, fit_response_model
 from nocilab.stats.rm_anova import RmAnovaResult, refused, rm_anova
+from nocilab.stats.scale import RATIO_COLUMNS, add_ratios, check_scale, log10_values
+from nocilab.stats.window import DEFAULT_WINDOW, AnalysisWindow, as_window
 
 KEY = ("assay", "outcome")
 ANOVA_TABLE_COLUMNS = (*KEY, "model", "term", "sum_sq", "mean_sq", "df_num", "df_den", "F",
                        "p", "gg_epsilon", "p_gg")
-CONTRAST_TABLE_COLUMNS = (*KEY, "model", *CONTRAST_COLUMNS)
+CONTRAST_TABLE_COLUMNS = (*KEY, "model", *CONTRAST_COLUMNS, "scale", *RATIO_COLUMNS)
+DONOR_TEST_TABLE_COLUMNS = (*KEY, *DONOR_TEST_COLUMNS, "scale", *RATIO_COLUMNS)
 SUMMARY_COLUMNS = (
-    *KEY, "status", "baseline", "n_animals", "n_donors", "random_terms", "p_arm", "p_arm_day",
+    *KEY, "status", "baseline", "window", "scale", "n_animals", "n_donors", "random_terms", "p_arm", "p_arm_day",
     "p_arm_holm", "p_arm_day_holm", "donor_test", "p_donor_test", "p_donor_test_holm", "rm_anova", "donors_affected", "censored_fraction",
     "censoring_flag", "notes",
 )
@@ -76,6 +85,9 @@ class OutcomeResult:
     notes: tuple[str, ...] = field(default=())
     donor_test: pd.DataFrame | None = None
     planning: ResponseModelFit | None = None
+    window: AnalysisWindow = field(default_factory=AnalysisWindow)
+    scale: str = "linear"
+    level: float = 0.95
 
     def _keyed(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy()
@@ -109,7 +121,9 @@ class OutcomeResult:
             parts.append(self.contrasts.to_frame().assign(model="mixed"))
         if self.rm_anova.posttests is not None:
             parts.append(self.rm_anova.posttests.to_frame().assign(model="rm_anova"))
-        out = _concat(parts, CONTRAST_TABLE_COLUMNS[2:])
+        out = _concat(parts, ("model", *CONTRAST_COLUMNS))
+        # ratios with unadjusted limits at `level`, whatever adjustment p_adj carries
+        out = add_ratios(out.assign(scale=self.scale), scale=self.scale, level=self.level)
         return self._keyed(out)[list(CONTRAST_TABLE_COLUMNS)]
 
     def _part(self, frame: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:
@@ -120,9 +134,13 @@ class OutcomeResult:
         return self._part(self.donors.to_frame() if self.donors else None, DONOR_COLUMNS)
 
     def donor_test_table(self) -> pd.DataFrame:
-        return self._part(self.donor_test, DONOR_TEST_COLUMNS)
+        """The donor-level test: :data:`DONOR_TEST_TABLE_COLUMNS`."""
+        base = self._part(self.donor_test, DONOR_TEST_COLUMNS).assign(scale=self.scale)
+        out = add_ratios(base, scale=self.scale, estimate="difference", ci=("ci_low", "ci_high"))
+        return out[list(DONOR_TEST_TABLE_COLUMNS)]
 
     def planning_table(self) -> pd.DataFrame:
+        """Planning components, fitted to the values as measured whatever the scale."""
         frame = self.planning.to_frame() if self.planning is not None else None
         return self._part(frame, PLANNING_COLUMNS)
 
@@ -153,8 +171,11 @@ class OutcomeResult:
         dt_text, p_dt = "", np.nan
         if self.donor_test is not None and len(self.donor_test):
             d = self.donor_test
+            ratio = ((lambda r: f" (ratio {10 ** r.difference:.3g})") if self.scale == "log10"
+                     else (lambda r: ""))
             dt_text = "; ".join(
-                f"{r.arm}: {r.difference:+.3g} (95% CI {r.ci_low:.3g} to {r.ci_high:.3g}), "
+                f"{r.arm}: {r.difference:+.3g}{ratio(r)} (95% CI {r.ci_low:.3g} to "
+                f"{r.ci_high:.3g}), "
                 f"t({r.df:g}) = {r.t:.2f}, p = {r.p:.2g}, {r.n_units} vs {r.n_units_control} "
                 f"{r.unit}s" for r in d.itertuples())
             # one treatment arm: its p; several: the smallest, adjusted over the arms
@@ -167,7 +188,7 @@ class OutcomeResult:
         return {
             "assay": self.assay, "outcome": self.outcome,
             "status": "ok" if fit is not None else f"mixed model failed: {self.mixed_error}",
-            "baseline": self.baseline,
+            "baseline": self.baseline, "window": self.window.describe(), "scale": self.scale,
             "n_animals": fit.n_animals if fit else np.nan,
             "n_donors": fit.n_donors if fit and fit.n_donors is not None else np.nan,
             "random_terms": " + ".join(f"(1|{t})" for t in fit.random_terms) if fit else "",
@@ -211,7 +232,8 @@ def analyze_outcome(
     family: str = "all",
     censored: str | None = None,
     bound: str | None = None,
-    auc_window: tuple[float | None, float | None] = (1, None),
+    auc_window: AnalysisWindow | tuple[float | None, float | None] | None = DEFAULT_WINDOW,
+    scale: str = "linear",
     direction: str = "decrease",
     censor_threshold: float = 0.10,
     level: float = 0.95,
@@ -234,8 +256,13 @@ def analyze_outcome(
         unadjusted baseline imbalance check.
     censored, bound : censoring columns; when given and a value is censored, counts and a
         sensitivity analysis are added.
-    auc_window : window of the donor-level test and of the per-donor classification
-        (default day 1 to the last day).
+    auc_window : the window of post-injection days of the donor-level test, the
+        per-donor classification and the planning components: an :class:`AnalysisWindow` (which
+        says where it came from) or ``(first, last)``; default day 1 to the last day.
+    scale : ``linear`` (default) or ``log10``: every model is fitted to log10(value)
+        (censored values at log10 of their bound) and differences are also given as
+        ratios; the planning components stay on the values as measured (what
+        ``nocilab power`` simulates). ``percent`` of baseline is refused on log10.
     direction : expected direction of a patient effect, for the per-donor classification.
     censor_threshold : censored fraction above which a cell is flagged.
     level : confidence level of intervals.
@@ -246,6 +273,14 @@ def analyze_outcome(
     OutcomeResult
     """
     posttest, family = check_adjust(posttest, family)
+    window = as_window(auc_window)
+    measured = frame
+    if check_scale(scale) == "log10":
+        if baseline == "percent":
+            raise AnalysisError("percent of baseline is not defined on the log10 scale; use "
+                                "change (a difference of log10 values is a ratio to baseline)")
+        frame = log10_values(frame, value=value, bound=bound, day=day, animal=animal,
+                             what=f"{assay}.{outcome}" if assay else (outcome or value))
     notes: list[str] = []
     cens = None
     if censored is not None and censored in frame.columns:
@@ -279,16 +314,20 @@ def analyze_outcome(
     if donor is not None:
         donors = _attempt(notes, "per-donor effects", lambda: donor_effects(
             frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
-            baseline_days=baseline_days, window=auc_window, direction=direction, level=level))
+            baseline_days=baseline_days, window=window.bounds, direction=direction,
+            level=level))
     dtest = _attempt(notes, "donor-level test", lambda: donor_level_test(
         frame, value=value, arm=arm, day=day, animal=animal, donor=donor, control=control,
-        baseline_days=baseline_days, window=auc_window, level=level,
+        baseline_days=baseline_days, window=window.bounds, level=level,
         adjust="none" if posttest == "none" else posttest))
     planning = None
-    days = pd.to_numeric(frame[day], errors="coerce")
-    if len(baseline_days) and (days > 0).any():
+    days = pd.to_numeric(measured[day], errors="coerce")
+    in_window = (days > 0) & (days >= window.first)
+    if window.last is not None:
+        in_window &= days <= window.last
+    if len(baseline_days) and in_window.any():
         planning = _attempt(notes, "variance components for planning", lambda: fit_response_model(
-            frame[days.isin(baseline_days) | (days > 0)], value=value, arm=arm, day=day,
+            measured[days.isin(baseline_days) | in_window], value=value, arm=arm, day=day,
             animal=animal, donor=donor if donor is not None else "\x00no donor"))
     es = _attempt(notes, "effect sizes", lambda: hedges_g(
         data, value=value, arm=arm, day=day, animal=animal, control=control, level=level))
@@ -303,8 +342,16 @@ def analyze_outcome(
         assay=assay, outcome=outcome or value, baseline=b.mode, baseline_days=b.baseline_days,
         control=control, mixed=mixed, mixed_error=mixed_error, contrasts=contrasts,
         rm_anova=rm, donors=donors, effect_sizes=es, censoring=cens, sensitivity=sens,
-        notes=tuple(notes), donor_test=dtest, planning=planning,
+        notes=tuple(notes), donor_test=dtest, planning=planning, window=window,
+        scale=scale, level=level,
     )
+
+
+def _log_text(results: Mapping[tuple[str, str], OutcomeResult], source: str) -> str:
+    names = [f"{a}.{o}" for (a, o), r in results.items() if r.scale == "log10"]
+    if not names:
+        return "none"
+    return ", ".join(names) + (f" ({source})" if source else "")
 
 
 @dataclass(frozen=True, eq=False)
@@ -384,7 +431,9 @@ def analyze_table(
     posttest: str = "sidak",
     family: str = "all",
     directions: Mapping[str, str] | str = "decrease",
-    auc_window: tuple[float | None, float | None] = (1, None),
+    auc_window: AnalysisWindow | tuple[float | None, float | None] | None = DEFAULT_WINDOW,
+    log_outcomes: Collection[str] = (),
+    log_source: str = "",
     censor_threshold: float = 0.10,
     level: float = 0.95,
 ) -> StudyAnalysis:
@@ -396,8 +445,13 @@ def analyze_table(
     Holm's correction across outcomes is applied to the mixed model's ``arm`` and
     ``arm:day`` p-values. Each outcome uses those of ``baseline_days`` on which it was
     measured (an endpoint measured once has none, and is analysed on its raw value).
+    Every outcome uses the one window ``auc_window`` (see :func:`analyze_outcome`);
+    ``settings["window"]`` says which it was and why. The outcomes named in
+    ``log_outcomes`` (``ASSAY.OUTCOME``) are analysed on the log10 scale;
+    ``settings["log10"]`` lists them with ``log_source`` (where the choice came from).
     """
     check_adjust(posttest, family)
+    window = as_window(auc_window)
     derived = schema.validate(derived, schema.DERIVED, table="derived")
     results: dict[tuple[str, str], OutcomeResult] = {}
     failures: dict[tuple[str, str], str] = {}
@@ -413,14 +467,16 @@ def analyze_table(
                 g, value="value", arm="arm", day="study_day", animal="animal",
                 donor="donor" if has_donor else None, control=control,
                 baseline_days=days_here, baseline=baseline, posttest=posttest,
-                family=family, censored="censored", bound="bound", auc_window=auc_window,
+                family=family, censored="censored", bound="bound", auc_window=window,
+                scale="log10" if f"{key[0]}.{key[1]}" in set(log_outcomes) else "linear",
                 direction=direction, censor_threshold=censor_threshold, level=level,
                 outcome=key[1], assay=key[0],
             )
         except AnalysisError as exc:
             failures[key] = str(exc)
     settings = dict(control=control, baseline_days=tuple(baseline_days), baseline=baseline,
-                    posttest=posttest, family=family, auc_window=auc_window,
+                    posttest=posttest, family=family, window=window.describe(),
+                    log10=_log_text(results, log_source),
                     censor_threshold=censor_threshold, level=level,
                     directions=directions if isinstance(directions, str) else dict(directions))
     return StudyAnalysis(results=results, failures=failures, settings=settings)
