@@ -72,9 +72,9 @@ def test_one_window_for_the_donor_test_the_auc_and_planning(windowed):
     default = donor_level_test(d, **kw).iloc[0]
     assert dt["window"] == "days 1-4" and dt["t"] == pytest.approx(alone["t"], rel=1e-12)
     assert default["t"] != pytest.approx(alone["t"], rel=1e-3)  # the window matters
-    # the per-donor AUC over the same days
-    donors = windowed.donor_table().set_index("donor")["estimate"]
-    auc = donor_effects(d, window=(1, 4), **kw).to_frame().set_index("donor")["estimate"]
+    # the per-donor means over the same days
+    donors = windowed.donor_table().set_index("donor")["value"]
+    auc = donor_effects(d, window=(1, 4), **kw).to_frame().set_index("donor")["value"]
     assert donors.to_numpy() == pytest.approx(auc.loc[donors.index].to_numpy(), rel=1e-12)
     # the planning components from the baseline and the window days only
     fit = fit_response_model(d[d["study_day"].isin([-1, 1, 2, 4])], value="value", arm="arm",
