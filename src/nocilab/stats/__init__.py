@@ -7,6 +7,9 @@ Modules, each a pure function or two with frozen results and fixed-column tables
                      (``_reml`` the likelihood, ``satterthwaite`` the df, as lmerTest);
 - ``contrasts``      per-day contrasts of each arm against control (as emmeans);
 - ``multiplicity``   Holm, Sidak, Bonferroni, Dunnett; Holm across outcomes;
+                     Benjamini-Hochberg for panels;
+- ``equivalence``    per analyte of a panel: Welch difference and TOST equivalence test
+                     against a margin, censoring-aware, adjusted across analytes;
 - ``rm_anova``       Prism-style two-way repeated-measures ANOVA with GG correction and
                      post-tests, refused (with the reason) when a value is missing;
 - ``donor_test``     the donor-level test of the arm effect (Student t on donor means of
@@ -38,13 +41,18 @@ from nocilab.stats.contrasts import ContrastTable, day_contrasts
 from nocilab.stats.donor_test import donor_level_test
 from nocilab.stats.donors import DonorEffects, animal_auc, donor_effects
 from nocilab.stats.effect_sizes import hedges_g
+from nocilab.stats.equivalence import EquivalencePanel, Tost, equivalence_panel, welch_tost
 from nocilab.stats.mixed import (
     MixedModelFit,
     VarianceComponents,
     fit_mixed_model,
     variance_components,
 )
-from nocilab.stats.multiplicity import adjust_pvalues, holm_across_outcomes
+from nocilab.stats.multiplicity import (
+    adjust_pvalues,
+    benjamini_hochberg,
+    holm_across_outcomes,
+)
 from nocilab.stats.response_model import ResponseModelFit, fit_response_model
 from nocilab.stats.rm_anova import RmAnovaResult, rm_anova
 
@@ -54,23 +62,27 @@ __all__ = [
     "CensoringSummary",
     "ContrastTable",
     "DonorEffects",
+    "EquivalencePanel",
     "MixedModelFit",
     "OutcomeResult",
     "ResponseModelFit",
     "RmAnovaResult",
     "StudyAnalysis",
     "TobitFit",
+    "Tost",
     "VarianceComponents",
     "adjust_pvalues",
     "analyze_outcome",
     "analyze_table",
     "animal_auc",
     "apply_baseline",
+    "benjamini_hochberg",
     "censoring_sensitivity",
     "censoring_summary",
     "day_contrasts",
     "donor_effects",
     "donor_level_test",
+    "equivalence_panel",
     "fit_mixed_model",
     "fit_response_model",
     "hedges_g",
@@ -79,4 +91,5 @@ __all__ = [
     "tobit_day_contrasts",
     "tobit_fit",
     "variance_components",
+    "welch_tost",
 ]
