@@ -79,7 +79,15 @@ def equivalence_forest(table: pd.DataFrame, *, title: str | None = None,
                     fontsize=8, color=colour)
     ax.axvline(1.0 if log else 0.0, color="black", lw=0.8, zorder=1)
     if log:
+        from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
         ax.set_xscale("log")
+        lo, hi = ax.get_xlim()
+        nice = [v for v in (0.1, 0.25, 0.5, 0.8, 1.0, 1.25, 2.0, 4.0, 10.0) if lo <= v <= hi]
+        ax.xaxis.set_major_locator(FixedLocator(nice))
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
     labels = [f"{a} ({arm})" if several_arms else str(a)
               for a, arm in zip(t["analyte"], t["arm"], strict=True)]
     ax.set_yticks(ys, labels)

@@ -21,6 +21,8 @@ Modules, each a pure function or two with frozen results and fixed-column tables
 - ``response_model`` the model the power simulation draws from (animal level, donor and
                      animal response after injection, AR(1) residuals), by REML, for
                      taking a pilot study's variance components into planning;
+- ``binding``        IgG binding from per-cell tables: thresholds on control donors'
+                     cells, per image and per donor fractions, arm test on donor scores;
 - ``analysis``       one outcome or a whole derived table through all of the above.
 
 Every number that R computes (lme4, lmerTest, emmeans, afex, survival, nlme, lm) is
@@ -29,6 +31,7 @@ checked against R's output in tests/stats (R scripts in tests/stats/r).
 
 from nocilab.stats.analysis import OutcomeResult, StudyAnalysis, analyze_outcome, analyze_table
 from nocilab.stats.baseline import BASELINE_MODES, BaselineApplied, apply_baseline
+from nocilab.stats.binding import BindingResult, binding_analysis, donor_arm_test
 from nocilab.stats.censoring import (
     CensoringSummary,
     TobitFit,
@@ -59,6 +62,7 @@ from nocilab.stats.rm_anova import RmAnovaResult, rm_anova
 __all__ = [
     "BASELINE_MODES",
     "BaselineApplied",
+    "BindingResult",
     "CensoringSummary",
     "ContrastTable",
     "DonorEffects",
@@ -77,9 +81,11 @@ __all__ = [
     "animal_auc",
     "apply_baseline",
     "benjamini_hochberg",
+    "binding_analysis",
     "censoring_sensitivity",
     "censoring_summary",
     "day_contrasts",
+    "donor_arm_test",
     "donor_effects",
     "donor_level_test",
     "equivalence_panel",
