@@ -23,6 +23,8 @@ Modules, each a pure function or two with frozen results and fixed-column tables
                      taking a pilot study's variance components into planning;
 - ``binding``        IgG binding from per-cell tables: thresholds on control donors'
                      cells, per image and per donor fractions, arm test on donor scores;
+- ``correlation``    donor-level Spearman correlations of clinical fields with per-donor
+                     values (CI, p as R's cor.test), Holm across pairs;
 - ``analysis``       one outcome or a whole derived table through all of the above.
 
 Every number that R computes (lme4, lmerTest, emmeans, afex, survival, nlme, lm) is
@@ -41,6 +43,7 @@ from nocilab.stats.censoring import (
     tobit_fit,
 )
 from nocilab.stats.contrasts import ContrastTable, day_contrasts
+from nocilab.stats.correlation import DonorCorrelations, Spearman, donor_correlations, spearman
 from nocilab.stats.donor_test import donor_level_test
 from nocilab.stats.donors import DonorEffects, animal_auc, donor_effects
 from nocilab.stats.effect_sizes import hedges_g
@@ -65,12 +68,14 @@ __all__ = [
     "BindingResult",
     "CensoringSummary",
     "ContrastTable",
+    "DonorCorrelations",
     "DonorEffects",
     "EquivalencePanel",
     "MixedModelFit",
     "OutcomeResult",
     "ResponseModelFit",
     "RmAnovaResult",
+    "Spearman",
     "StudyAnalysis",
     "TobitFit",
     "Tost",
@@ -86,6 +91,7 @@ __all__ = [
     "censoring_summary",
     "day_contrasts",
     "donor_arm_test",
+    "donor_correlations",
     "donor_effects",
     "donor_level_test",
     "equivalence_panel",
@@ -94,6 +100,7 @@ __all__ = [
     "hedges_g",
     "holm_across_outcomes",
     "rm_anova",
+    "spearman",
     "tobit_day_contrasts",
     "tobit_fit",
     "variance_components",
