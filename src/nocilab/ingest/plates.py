@@ -95,6 +95,23 @@ def read_layout(path: str | Path, *, sheet: str | None = None,
         raise ImportProblems(str(path), [Problem(str(path), "plate format must be 96 or 384",
                                                  plate_format)])
     sh = read_sheets(path, sheet=sheet)[0]
+    cells = layout_cells(sh)
+    frame, problems = layout_rows(sh, cells, plate_format=plate_format)
+    if not problems and not (frame["kind"] == "standard").any():
+        src = sh.file + (f", sheet {sh.name!r}" if sh.name is not None else "")
+        problems.append(Problem(src, "the layout has no standard wells (kind standard): there "
+                                     "is no curve to read the samples from"))
+    if problems:
+        raise ImportProblems(sh.file, problems)
+    return frame
+
+
+def layout_cells(sh) -> pd.DataFrame:
+    """A layout sheet's cells with lower-case column names, the columns checked.
+
+    Raises :class:`ImportProblems` when ``well`` or ``kind`` is missing or the layout
+    holds reader columns (``od``, ``saturated``).
+    """
     cells = sh.cells.copy()
     cells.columns = [str(c).strip().lower() for c in cells.columns]
     src = sh.file + (f", sheet {sh.name!r}" if sh.name is not None else "")
@@ -113,6 +130,14 @@ def read_layout(path: str | Path, *, sheet: str | None = None,
     for col in ("sample", "dilution", "concentration"):
         if col not in cells.columns:
             cells[col] = ""
+    return cells
+
+
+def layout_rows(sh, cells: pd.DataFrame, *,
+                plate_format: int = 96) -> tuple[pd.DataFrame, list[Problem]]:
+    """Check the rows of a layout sheet (``cells`` from :func:`layout_cells`, or a subset
+    of its rows): the tidy layout without ``empty`` wells, and every problem found."""
+    problems: list[Problem] = []
     n_rows, n_cols = FORMATS[plate_format]
     last = f"{chr(ord('A') + n_rows - 1)}{n_cols}"
     rows, seen = [], {}
@@ -161,15 +186,11 @@ def read_layout(path: str | Path, *, sheet: str | None = None,
             if k not in row and k != "kind":
                 row[k] = v
         rows.append(row)
-    frame = pd.DataFrame(rows)
-    if not problems and not (frame["kind"] == "standard").any():
-        problems.append(Problem(src, "the layout has no standard wells (kind standard): there "
-                                     "is no curve to read the samples from"))
-    if problems:
-        raise ImportProblems(sh.file, problems)
+    frame = pd.DataFrame(rows, columns=None if rows else ["well", "kind", "sample", "dilution",
+                                                           "concentration"])
     frame = frame[frame["kind"] != "empty"].reset_index(drop=True)
     base = ["well", "kind", "sample", "dilution", "concentration"]
-    return frame[base + [c for c in frame.columns if c not in base]]
+    return frame[base + [c for c in frame.columns if c not in base]], problems
 
 
 _KIND_ALIASES = {"std": "standard", "standards": "standard", "unknown": "sample",

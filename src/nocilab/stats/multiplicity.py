@@ -12,6 +12,10 @@ rule (spectrally accurate here; agrees with R's mvtnorm/Miwa to about 1e-8). Oth
 is computed by scipy's randomised quasi-Monte Carlo with a fixed seed (absolute error
 about 1e-4).
 
+``benjamini_hochberg`` controls the false discovery rate instead of the family-wise
+error (as R's ``p.adjust(p, "BH")``); it is offered for panels of many analytes, not
+for the post-tests of one outcome.
+
 ``holm_across_outcomes`` applies Holm's step-down correction across the outcomes of a
 study (one p-value per outcome, or per outcome within groups).
 """
@@ -44,6 +48,21 @@ def holm(p: np.ndarray) -> np.ndarray:
     m = p.size
     order = np.argsort(p, kind="mergesort")
     adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg step-up adjusted p-values (as R's ``p.adjust(p, "BH")``).
+
+    >>> benjamini_hochberg([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    p = np.asarray(p, dtype=float)
+    m = p.size
+    order = np.argsort(p, kind="mergesort")[::-1]
+    adj = np.minimum(1.0, np.minimum.accumulate(m / np.arange(m, 0, -1) * p[order]))
     out = np.empty(m)
     out[order] = adj
     return out
