@@ -19,10 +19,10 @@ USER_OF = {role: name for name, role in ROLE_OF.items()}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_study(folder: Path, *, allocate: bool = True) -> Path:
-    """A blinded study (not allocated yet with ``allocate=False``) with an account per
-    role; returns its folder."""
-    study = write_study(folder)
+def make_study(folder: Path, *, allocate: bool = True, data: dict | None = None) -> Path:
+    """A blinded study (not allocated yet with ``allocate=False``; ``data``: another
+    study file than the default) with an account per role; returns its folder."""
+    study = write_study(folder, data)
     with Store.open(study.database_url()) as store:
         if allocate:
             allocate_study(study, store, passphrase=PASSPHRASE, actor="pi", seed=11,
