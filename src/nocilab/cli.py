@@ -165,14 +165,11 @@ def import_(
     by: str | None = BY_OPT,
 ) -> None:
     """Import raw readings from CSV/XLSX files, each all or nothing."""
-    from nocilab.ingest import build_mapping, import_file
+    from nocilab.ingest import build_mapping, import_file, study_mapping
 
     study = _load(study_path)
     if mapping is not None:
-        if mapping not in study.mappings:
-            known = ", ".join(sorted(study.mappings)) or "none"
-            raise NocilabError(f"no mapping {mapping!r} in {study.path}; mappings: {known}")
-        m = study.mappings[mapping]
+        m = study_mapping(study, mapping)
     else:
         m = build_mapping(layout=layout, assay=assay, animal=animal, day=day, trial=trial,
                           quantity=quantity, columns=columns, sheet=sheet, skip_rows=skip_rows)

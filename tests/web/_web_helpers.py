@@ -19,12 +19,14 @@ USER_OF = {role: name for name, role in ROLE_OF.items()}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_study(folder: Path) -> Path:
-    """A blinded study with an account per role; returns its folder."""
-    study = write_study(folder)
+def make_study(folder: Path, *, allocate: bool = True, data: dict | None = None) -> Path:
+    """A blinded study (not allocated yet with ``allocate=False``; ``data``: another
+    study file than the default) with an account per role; returns its folder."""
+    study = write_study(folder, data)
     with Store.open(study.database_url()) as store:
-        allocate_study(study, store, passphrase=PASSPHRASE, actor="pi", seed=11,
-                       kdf_n=FAST_KDF)
+        if allocate:
+            allocate_study(study, store, passphrase=PASSPHRASE, actor="pi", seed=11,
+                           kdf_n=FAST_KDF)
         for name, role in ROLE_OF.items():
             accounts.add_user(store, name, PASSWORDS[name], role=role, actor="setup")
     return folder

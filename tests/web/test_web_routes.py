@@ -15,7 +15,7 @@ from _web_helpers import ROLE_OF, csrf_of, login
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from nocilab import bench
+from nocilab import accounts, bench
 from nocilab.design.blinding import unblind
 from nocilab.web.auth import Allow, check_csrf
 
@@ -49,7 +49,7 @@ def _routes(app) -> list[tuple[str, str, APIRoute]]:
 
 
 def _fill(path: str, params: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: params[m.group(1)], path)
 
 
 def _enter_some_readings(web) -> dict[str, str]:
@@ -63,8 +63,10 @@ def _enter_some_readings(web) -> dict[str, str]:
     pp = bench.session_animals(study, store, "paw_pressure", -1)
     bench.enter_reading(study, store, code=pp[0].code, assay="paw_pressure", study_day=-1,
                         trial=1, values={"force_g": "120"}, actor="jk", token="s" * 32)
+    # an account of its own for the users page's POSTs (they disable and enable it)
+    accounts.add_user(store, "spare", "spare password 1", role="viewer", actor="pi")
     return {"assay": "von_frey", "day": "-1", "code": vf[0].code, "trial": "1",
-            "name": "htmx.min.js"}
+            "name": "htmx.min.js", "username": "spare"}
 
 
 def _request(app, role: str | None, method: str, url: str):

@@ -5,7 +5,7 @@ deleting stored readings through the same checks (:func:`validate_readings`)."""
 from nocilab.ingest.edit import correct_reading, delete_readings, write_changes
 from nocilab.ingest.files import MISSING_MARKERS, file_sha256, read_sheets, write_table
 from nocilab.ingest.load import ImportReport, import_file, read_observations
-from nocilab.ingest.mapping import build_mapping
+from nocilab.ingest.mapping import build_mapping, study_mapping
 from nocilab.ingest.validate import check_readings, validate_readings
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "import_file",
     "read_observations",
     "read_sheets",
+    "study_mapping",
     "validate_readings",
     "write_changes",
     "write_table",

@@ -64,7 +64,8 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_sheets(path: str | Path, *, sheet: str | None = None, skip_rows: int = 0) -> list[Sheet]:
+def read_sheets(path: str | Path, *, sheet: str | None = None, skip_rows: int = 0,
+                label: str | None = None) -> list[Sheet]:
     """Read a CSV/TSV file or the sheets of an XLSX workbook.
 
     Parameters
@@ -75,6 +76,9 @@ def read_sheets(path: str | Path, *, sheet: str | None = None, skip_rows: int = 
         For workbooks: the one sheet to read (default: every sheet that has data).
     skip_rows
         Rows above the header to ignore (titles, notes).
+    label
+        How messages name the file (default: its path), e.g. the name a file had
+        on the computer it was uploaded from.
 
     Raises
     ------
@@ -82,7 +86,7 @@ def read_sheets(path: str | Path, *, sheet: str | None = None, skip_rows: int = 
         The file is missing, of an unknown type, unreadable, or has no such sheet.
     """
     p = Path(path)
-    src = str(p)
+    src = label or str(p)
     if not p.is_file():
         raise ImportProblems(src, [Problem(src, "file not found")])
     suffix = p.suffix.lower()

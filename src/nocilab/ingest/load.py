@@ -35,10 +35,12 @@ class ImportReport:
         return f"{self.file}: imported {self.n_readings} raw values ({parts}) as import {self.import_id}"
 
 
-def read_cells(path: str | Path, study: Study, mapping: ImportMapping
-               ) -> tuple[pd.DataFrame, list[Problem]]:
-    """The cells of a file as candidate readings, and the problems of its layout."""
-    sheets = read_sheets(path, sheet=mapping.sheet, skip_rows=mapping.skip_rows or 0)
+def read_cells(path: str | Path, study: Study, mapping: ImportMapping, *,
+               label: str | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """The cells of a file as candidate readings, and the problems of its layout
+    (``label``: how messages name the file, default its path)."""
+    sheets = read_sheets(path, sheet=mapping.sheet, skip_rows=mapping.skip_rows or 0,
+                         label=label)
     quantities_of = {a: tuple(q.name for q in get_assay(a).quantities)
                      for a in assay_names() if a in study.schedule}
     problems: list[Problem] = []
@@ -78,7 +80,7 @@ def read_observations(path: str | Path, study: Study, mapping: ImportMapping, *,
 
 
 def import_file(path: str | Path, study: Study, store: Store, mapping: ImportMapping, *,
-                actor: str) -> ImportReport:
+                actor: str, label: str | None = None) -> ImportReport:
     """Import one CSV/XLSX file into the store, all or nothing.
 
     The same file (same bytes) imported twice adds nothing and reports it. A file with
@@ -86,27 +88,33 @@ def import_file(path: str | Path, study: Study, store: Store, mapping: ImportMap
     the store is left as it was. The readings are checked by
     :func:`nocilab.ingest.validate.check_readings` against the store as it is inside
     the write transaction that adds them.
+
+    ``label`` names the file in messages and in the store's import record (default: its
+    path, and its name in the record): the name an uploaded file had on the computer it
+    came from, rather than where the server keeps it.
     """
     p = Path(path)
+    src = label or str(p)
     if not p.is_file():
-        raise ImportProblems(str(p), [Problem(str(p), "file not found")])
+        raise ImportProblems(src, [Problem(src, "file not found")])
     sha = file_sha256(p)
     previous = store.imports()
     if not previous.empty:
         hit = previous[previous["file_sha256"] == sha]
         if not hit.empty:
-            return ImportReport(str(p), sha, 0, True, int(hit["import_id"].iloc[0]) if "import_id" in hit
+            return ImportReport(src, sha, 0, True, int(hit["import_id"].iloc[0]) if "import_id" in hit
                                 else int(hit["id"].iloc[0]), {})
     from nocilab.design.blinding import animal_id_for_codes
 
     codes = animal_id_for_codes(store)
-    cells, problems = read_cells(p, study, mapping)
+    cells, problems = read_cells(p, study, mapping, label=label)
     detail = mapping.model_dump_json(exclude_none=True)
     with store.transaction() as tx:
         stored = store.observations(current_only=False, tx=tx)
-        rows = _checked(str(p), cells, problems, study, stored, codes)
-        result = store.import_observations(rows, file_name=p.name, file_sha256=sha, actor=actor,
+        rows = _checked(src, cells, problems, study, stored, codes)
+        result = store.import_observations(rows, file_name=label or p.name, file_sha256=sha,
+                                           actor=actor,
                                            detail=detail, tx=tx)
     by_assay = rows.groupby("assay").size().astype(int).to_dict()
-    return ImportReport(str(p), sha, result.n_inserted, result.already_imported,
+    return ImportReport(src, sha, result.n_inserted, result.already_imported,
                         result.import_id, by_assay)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from nocilab.errors import NocilabError
-from nocilab.model import ImportMapping
+from nocilab.model import ImportMapping, Study
+
+
+def study_mapping(study: Study, name: str) -> ImportMapping:
+    """The ``[mappings.NAME]`` table of the study file; NocilabError naming the known ones."""
+    if name not in study.mappings:
+        known = ", ".join(sorted(study.mappings)) or "none"
+        raise NocilabError(f"no mapping {name!r} in {study.path}; mappings: {known}")
+    return study.mappings[name]
 
 
 def build_mapping(*, layout: str, assay: str | None, animal: str, day: str | None,

@@ -118,10 +118,15 @@ def create_app(study_path: str | os.PathLike[str], *, secret_key: str | None = N
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie=SESSION_COOKIE,
                        max_age=int(idle_s), same_site="strict", https_only=secure_cookies)
     _handlers(app)
-    from nocilab.web import entry, pages
+    from nocilab.web import blinding, entry, pages, records, sheets, upload, users
 
     app.include_router(pages.router)
     app.include_router(entry.router)
+    app.include_router(users.router)
+    app.include_router(records.router)
+    app.include_router(sheets.router)
+    app.include_router(blinding.router)
+    app.include_router(upload.router)
     return app
 
 
