@@ -125,6 +125,8 @@ def test_an_experimenter_enters_a_session_on_a_tablet(browser, served, app, tmp_
         page.locator('a[href="/sessions/von_frey/-1"]').tap()
         expect(page.locator("h1")).to_contain_text("von frey · study day -1")
         tablet.big_enough("a.button")
+        tablet.big_enough("td a")  # the animal codes
+        tablet.big_enough("header.top nav a, header.top button")
         tablet.shot("von-frey-session")
         order = [a.code for a in bench.session_animals(web.study, web.store, "von_frey", -1)]
         page.get_by_role("link", name=f"Next to test: {order[0]}").tap()
@@ -168,6 +170,7 @@ def test_an_experimenter_enters_a_session_on_a_tablet(browser, served, app, tmp_
         page.get_by_role("button", name="Save trial 3").tap()
         expect(page.locator(".flash")).to_contain_text("trial 3 saved.")
         expect(page.locator(".card")).to_contain_text(f"All 3 trials of {pp[0]} are stored")
+        tablet.big_enough("td a")  # the "correct" links
         day_value = page.locator("p", has_text="Value of the day")
         expect(day_value).to_contain_text("threshold 170 g (3 trials)")  # mean of 120, 250, 140
         expect(day_value).to_contain_text("censored right at 170 g")  # at least 170 g
