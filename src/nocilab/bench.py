@@ -150,18 +150,34 @@ def _check_session(study, assay: str, study_day: int) -> None:
                           f"{assay} is {known}")
 
 
+_CODES: dict[int, tuple[Any, Any, int, pd.DataFrame, int]] = {}
+"""Codes already read per allocation run: id(study) -> (study, store, run id, codes, seed)."""
+
+
 def _codes(study, store) -> tuple[pd.DataFrame, int]:
-    """Animal id and code of every animal, and the seed of the testing orders."""
+    """Animal id and code of every animal, and the seed of the testing orders.
+
+    An allocation run is never changed once written (a new allocation is a new run), so
+    the codes of the run in force are read once per study and store and reused while
+    that run stays in force.
+    """
+    run = sa_alloc.current_run(store)
+    hit = _CODES.get(id(study))
+    if run is not None and hit is not None and hit[0] is study and hit[1] is store \
+            and hit[2] == run.run_id:
+        return hit[3].copy(), hit[4]
     state = blinding_state(study, store)
     if state == "not allocated":
         raise DesignError(f"study {study.info.id} is not allocated yet: animals get their "
                           "codes and testing orders with `nocilab allocate`")
     codes = assignments(study, store, reveal=False)[["animal", "animal_code"]]
-    run = sa_alloc.current_run(store)
     if run is None:  # open study: the seed the printed sheets use
         seed = int.from_bytes(hashlib.sha256(study.info.id.encode()).digest()[:8], "big")
     else:
         seed = run.order_seed
+        if len(_CODES) > 16:
+            _CODES.clear()
+        _CODES[id(study)] = (study, store, run.run_id, codes.copy(), seed)
     return codes, seed
 
 
@@ -232,26 +248,27 @@ def session_animals(study, store, assay: str, study_day: int) -> list[SessionAni
     order = session_order(codes["animal_code"].tolist(), order_seed=seed, assay=assay,
                           study_day=study_day)
     animal_of = dict(zip(codes["animal_code"], codes["animal"], strict=True))
-    table = study.animal_table().set_index("animal")
+    table = study.animal_table()
+    cage = dict(zip(table["animal"], table["cage"]))
+    sex = dict(zip(table["animal"], table["sex"]))
     obs = _stored(store, assay, study_day)
-    by_animal = {a: g for a, g in obs.groupby("animal")}
-    done = _complete_trials(obs, form).set_index("animal")["n_done"].to_dict()
+    readings: dict[str, dict[int, dict[str, str]]] = {}
+    ids: dict[str, dict[int, dict[str, int]]] = {}
+    for animal, trial, quantity, num, text, oid in zip(  # one pass: no frame per animal
+            obs["animal"], obs["trial"], obs["quantity"], obs["value_num"], obs["value_text"],
+            obs["observation_id"], strict=True):
+        readings.setdefault(animal, {}).setdefault(int(trial), {})[quantity] = _text(num, text)
+        ids.setdefault(animal, {}).setdefault(int(trial), {})[quantity] = int(oid)
+    need = set(form.quantities)
     out = []
     for i, code in enumerate(order):
         animal = animal_of[code]
-        readings: dict[int, dict[str, str]] = {}
-        ids: dict[int, dict[str, int]] = {}
-        g = by_animal.get(animal)
-        if g is not None:
-            for r in g.itertuples(index=False):
-                readings.setdefault(int(r.trial), {})[r.quantity] = _text(r.value_num,
-                                                                          r.value_text)
-                ids.setdefault(int(r.trial), {})[r.quantity] = int(r.observation_id)
-        out.append(SessionAnimal(position=i + 1, code=code, cage=str(table.at[animal, "cage"]),
-                                 sex=str(table.at[animal, "sex"]),
-                                 trials_done=int(done.get(animal, 0)),
-                                 trials_expected=form.trials, readings=readings,
-                                 observation_ids=ids))
+        stored = readings.get(animal, {})
+        out.append(SessionAnimal(position=i + 1, code=code, cage=str(cage[animal]),
+                                 sex=str(sex[animal]),
+                                 trials_done=sum(need <= q.keys() for q in stored.values()),
+                                 trials_expected=form.trials, readings=stored,
+                                 observation_ids=ids.get(animal, {})))
     return out
 
 
@@ -389,9 +406,12 @@ def enter_reading(study, store, *, code: str, assay: str, study_day: int, trial:
     animal_codes = dict(zip(codes["animal_code"], codes["animal"], strict=True))
     try:
         with store.transaction() as tx:
-            # the one check every write passes, against the store inside the write
-            rows, problems = check_readings(study, store.observations(current_only=False, tx=tx),
-                                            cells, animal_codes=animal_codes)
+            # the one check every write passes, against the store inside the write; an
+            # insert is checked against the stored readings of its own animal and assay
+            # (the importer's checks compare readings of one animal, day, assay and trial)
+            stored = store.observations(current_only=False, assay=assay, tx=tx)
+            stored = stored[stored["animal"] == animal_codes[code]]
+            rows, problems = check_readings(study, stored, cells, animal_codes=animal_codes)
             if problems:
                 raise ReadingProblems(source, problems)
             result = store.import_observations(

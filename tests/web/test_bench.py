@@ -118,3 +118,16 @@ def test_two_forms_racing_for_one_reading_store_it_once(blinded):
     assert all(r.observation_ids.keys() == {"xo_series", "last_filament", "filaments_used"}
                for r in refused)
     assert len(store.imports()) == 1 and store.verify_audit().ok
+
+
+def test_a_new_allocation_gives_the_new_codes_at_once(blinded):
+    """Codes are read once per allocation run; a forced re-allocation replaces them."""
+    study, store = blinded
+    before = {a.code for a in bench.session_animals(study, store, "von_frey", -1)}
+    assert before == {a.code for a in bench.session_animals(study, store, "von_frey", -1)}
+    allocate_study(study, store, passphrase=PASSPHRASE, actor="pi", seed=6, kdf_n=FAST_KDF,
+                   force=True, reason="cages mixed up")
+    after = {a.code for a in bench.session_animals(study, store, "von_frey", -1)}
+    assert len(after) == len(before) == 8 and after != before
+    with pytest.raises(DesignError, match="no animal with the code"):
+        bench.session_animal(study, store, "von_frey", -1, sorted(before - after)[0])
