@@ -241,7 +241,7 @@ def test_first_screen_counts_donors_by_class_and_says_what_not_affected_means(re
         cell = f"{r.n_clearly} / {r.n_possibly} / {r.n_not} of {r.n_donors}"
         assert cell in first, cell
     assert "Calibrated by simulation on the demo design" in page
-    assert "5.4%" in page and "83.1%" in page
+    assert "5.2%" in page and "89.5%" in page
 
 
 def test_report_uses_and_states_the_study_files_window(report_dir, imported_study):

@@ -6,7 +6,8 @@ written, read back through the importers' readers and derived exactly as ``nocil
 demo`` does (without a database), and every outcome's donors are classified by
 :func:`nocilab.stats.donors.donor_effects` with the report's settings (baseline days:
 the outcome's negative days; the expected direction of each outcome as in
-``nocilab analyze``). The simulator's truth says which donors have an effect on which
+``nocilab analyze``; the demo study file's analysis window, and the log10 scale for
+the outcomes it lists in ``[analysis] log_outcomes``). The simulator's truth says which donors have an effect on which
 assay (every patient donor on every assay but body weight; one patient donor has none
 on cold). :func:`calibration_summary` gives, per group of donors:
 
@@ -22,6 +23,7 @@ study share their reference donors).
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -35,14 +37,27 @@ CLASS_COLUMNS = ("seed", "assay", "outcome", "donor", "arm", "true_effect", "aff
 SUMMARY_COLUMNS = ("group", "assay", "n_studies", "n_donors", "rate_clearly",
                    "rate_clearly_low", "rate_clearly_high", "rate_clearly_or_possibly",
                    "rate_either_low", "rate_either_high")
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What the demo study file sets for its report: the analysis window and the
+    outcomes (``ASSAY.OUTCOME``) analysed on the log10 scale."""
+
+    window: tuple[float | None, float | None]
+    log_outcomes: tuple[str, ...]
+
+
 GROUPS = ("control donors", "patient donors without an effect", "patient donors with an effect")
 
 
-def simulated_derived(seed: int, *, mice_per_donor: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulated_derived(seed: int, *, mice_per_donor: int = 3,
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, ReportSettings]:
     """One simulated demo study, derived as ``nocilab demo`` derives it.
 
-    Returns ``(derived, truth)``: the derived table and the simulator's true relative
-    effects (columns donor, arm, assay, relative_effect).
+    Returns ``(derived, truth, settings)``: the derived table, the simulator's true
+    relative effects (columns donor, arm, assay, relative_effect) and the demo study
+    file's analysis window and log10 outcomes, which its report uses.
     """
     from nocilab.demo.run import DEMO_MAPPINGS, write_demo_files
     from nocilab.demo.simulate import simulate_study
@@ -56,21 +71,30 @@ def simulated_derived(seed: int, *, mice_per_donor: int = 3) -> tuple[pd.DataFra
         study = load_study(write_demo_files(sim, folder))
         obs = pd.concat([read_observations(folder / "raw" / name, study, study.mappings[m])
                          for name, (m, _) in DEMO_MAPPINGS.items()], ignore_index=True)
-    return derive_observations(obs, study), sim.donor_effects
+    given = study.analysis_window()
+    settings = ReportSettings(window=given[0] if given else (1, None),
+                              log_outcomes=tuple(study.analysis.log_outcomes))
+    return derive_observations(obs, study), sim.donor_effects, settings
 
 
-def classify_study(seed: int, *, window: tuple[float | None, float | None] = (1, None),
+def classify_study(seed: int, *, window: tuple[float | None, float | None] | None = None,
                    level: float = 0.95, possible_level: float = 0.80,
                    mice_per_donor: int = 3) -> pd.DataFrame:
     """Every donor of every outcome of one simulated study, classified, with its truth
-    (:data:`CLASS_COLUMNS`)."""
+    (:data:`CLASS_COLUMNS`), with the report's settings: the demo study file's window
+    (unless ``window`` is given) and its log10 outcomes on the log10 scale."""
     from nocilab.report.analyze import DEFAULT_DIRECTIONS
+    from nocilab.stats.scale import log10_values
 
-    derived, truth = simulated_derived(seed, mice_per_donor=mice_per_donor)
+    derived, truth, settings = simulated_derived(seed, mice_per_donor=mice_per_donor)
+    window = settings.window if window is None else window
     true = truth.set_index(["donor", "assay"])["relative_effect"]
     parts = []
     for (assay, outcome), g in derived.groupby(["assay", "outcome"], sort=True):
         base = tuple(sorted(d for d in g["study_day"].unique() if d < 0))
+        if f"{assay}.{outcome}" in settings.log_outcomes:
+            g = log10_values(g, value="value", day="study_day", animal="animal",
+                             what=f"{assay}.{outcome}")
         eff = donor_effects(g, value="value", arm="arm", day="study_day", animal="animal",
                             donor="donor", control="control", baseline_days=base,
                             window=window, direction=DEFAULT_DIRECTIONS.get(outcome, "decrease"),
