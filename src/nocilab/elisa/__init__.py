@@ -10,6 +10,9 @@ Pure calculators (arrays and tidy frames in, frozen dataclasses out, no I/O):
   standard, sets the LLOQ and ULOQ (lowest and highest standards recovering within
   limits) and reads the samples back, multiplied by their dilution; a sample outside
   the range is censored with its bound, never extrapolated.
+- :func:`fit_curves` fits the standard curves of many plates and analytes at once (a
+  vectorised solver over all curves, :func:`fit_curve` for any it does not settle) and
+  returns one row per curve with the same parameters, SEs and failure reasons.
 - :func:`subtract_blank` and :func:`replicate_cv` are the pieces it uses.
 - :func:`half_lives` estimates the clearance of the injected human IgG: each animal's
   elimination half-life by a log-linear fit of its post-dosing serum concentrations,
@@ -18,6 +21,7 @@ Pure calculators (arrays and tidy frames in, frozen dataclasses out, no I/O):
 Reading plate-reader exports and layouts is :mod:`nocilab.ingest.plates`.
 """
 
+from nocilab.elisa._batch import CURVE_COLUMNS, fit_curves
 from nocilab.elisa._clearance import Clearance, half_lives
 from nocilab.elisa._fit import WEIGHTS, CurveFit, CurveFitError, Parameter, fit_curve
 from nocilab.elisa._logistic import MODELS, PARAMETERS
@@ -35,6 +39,7 @@ from nocilab.elisa._plate import (
 
 __all__ = [
     "BLANKS",
+    "CURVE_COLUMNS",
     "KINDS",
     "MODELS",
     "PARAMETERS",
@@ -49,6 +54,7 @@ __all__ = [
     "PlateResult",
     "analyse_plate",
     "fit_curve",
+    "fit_curves",
     "half_lives",
     "replicate_cv",
     "subtract_blank",
