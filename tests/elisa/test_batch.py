@@ -15,12 +15,15 @@ fit_curves always reports the documented orientation, so such a fit is compared 
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import nocilab.elisa as elisa
 from nocilab.elisa import CURVE_COLUMNS, CurveFitError, fit_curve, fit_curves
+from nocilab.elisa import _batch
 from nocilab.elisa._batch import SINGULAR
 from nocilab.errors import SchemaError
 
@@ -185,3 +188,15 @@ def test_bad_tables_are_refused_with_the_column_named():
 
 def test_public_names():
     assert {"fit_curves", "CURVE_COLUMNS"} <= set(elisa.__all__)
+
+
+def test_worker_processes_give_the_same_frame():
+    table = simulate(30, seed=15, model="4pl")
+    one = fit_curves(table, by=["plate", "analyte"], max_iterations=1)
+    two = fit_curves(table, by=["plate", "analyte"], max_iterations=1, workers=2)
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_docstring_example_runs():
+    failed, tried = doctest.testmod(_batch, raise_on_error=False)
+    assert tried > 0 and failed == 0

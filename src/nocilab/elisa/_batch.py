@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ are an ambiguous minimum: the curve is handed to ``fit_curve``."""
 def fit_curves(table: pd.DataFrame, *, by: str | Sequence[str], model: str = "4pl",
                weights: str = "none", concentration: str = "concentration", od: str = "od",
                order_tolerance: float = ORDER_TOLERANCE,
-               max_iterations: int = 200) -> pd.DataFrame:
+               max_iterations: int = 200, workers: int = 1) -> pd.DataFrame:
     """Fit one 4PL or 5PL standard curve per group of a long table, all at once.
 
     Gives what :func:`fit_curve` gives for each group (same parameters, standard errors,
@@ -63,6 +64,8 @@ def fit_curves(table: pd.DataFrame, *, by: str | Sequence[str], model: str = "4p
     max_iterations
         Levenberg-Marquardt iterations of the vectorised pass; a curve that has not
         converged by then is refitted by :func:`fit_curve`.
+    workers
+        Processes for the curves refitted one by one (1: none started).
 
     Returns
     -------
@@ -89,13 +92,18 @@ def fit_curves(table: pd.DataFrame, *, by: str | Sequence[str], model: str = "4p
     Each curve is fitted from :func:`fit_curve`'s starting values (for the 5PL from its
     4PL solutions) by Levenberg-Marquardt on the stacked curves, with a damping factor
     and a convergence flag per curve; a curve stops when its Gauss-Newton step moves the
-    fitted values by less than 1e-8 of the residual norm (that step is taken). The lowest weighted residual
-    sum of squares over the starts wins, as in :func:`fit_curve`. A curve is handed to
+    fitted values by less than 1e-8 of the residual norm (that step is taken). The
+    lowest weighted residual sum of squares over the starts wins, as in
+    :func:`fit_curve`. A curve is handed to
     :func:`fit_curve` when one of its starts did not converge within
     ``max_iterations``, when two starts end at different parameters with the same cost,
     or when any of :func:`fit_curve`'s checks fails (its message is the reason). Rows
     with a missing concentration or response are left out, as :func:`fit_curve` does.
-    Parameters agree with :func:`fit_curve` to 1e-6 relative (tests/elisa/test_batch.py).
+    Parameters agree with :func:`fit_curve` to within 1e-6 of the larger of their value
+    and their standard error, standard errors and sigma to 1e-6 relative
+    (tests/elisa/test_batch.py). A 4PL is always reported with ``scal > 0`` (``r0`` the
+    response at zero concentration); where :func:`fit_curve` ends at the mirror image
+    (``scal < 0``, ``r0`` and ``rinf`` swapped: the same curve) it is turned round.
 
     Examples
     --------
@@ -133,9 +141,15 @@ def fit_curves(table: pd.DataFrame, *, by: str | Sequence[str], model: str = "4p
         _fit_chunk(codes[rows] - lo, x_all[rows], y_all[rows], hi - lo, model, weights,
                    order_tolerance, max_iterations, {k: v[lo:hi] for k, v in out.items()})
     refit = np.flatnonzero(out["refitted"])
-    for c in refit:
-        rows = order[bounds[c]:bounds[c + 1]]
-        _fill_single(out, c, x_all[rows], y_all[rows], model, weights, order_tolerance)
+    tasks = [(x_all[order[bounds[c]:bounds[c + 1]]], y_all[order[bounds[c]:bounds[c + 1]]],
+              model, weights, order_tolerance) for c in refit]
+    if workers > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_single, tasks, chunksize=8))
+    else:
+        results = [_single(task) for task in tasks]
+    for c, result in zip(refit, results, strict=True):
+        _fill(out, c, result, model)
     frame = pd.DataFrame({k: out[k] for k in CURVE_COLUMNS})
     return pd.concat([key_frame.reset_index(drop=True), frame], axis=1)
 
@@ -168,25 +182,33 @@ def _empty(n: int, model: str, weights: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _fill_single(out: dict[str, np.ndarray], c: int, x: np.ndarray, y: np.ndarray,
-                 model: str, weights: str, order_tolerance: float) -> None:
+def _single(task: tuple) -> tuple:
+    """fit_curve on one curve: ``(n_points, reason)`` or ``(n_points, df, theta, se,
+    sigma, r_squared)`` (a 4PL mirror image turned round, see :func:`_oriented`)."""
+    x, y, model, weights, order_tolerance = task
     try:
         with np.errstate(all="ignore"):
             fit = fit_curve(x, y, model=model, weights=weights, order_tolerance=order_tolerance)
     except (CurveFitError, np.linalg.LinAlgError) as exc:
-        out["reason"][c] = str(exc) if isinstance(exc, CurveFitError) else SINGULAR.format(
-            model.upper())
-        out["n_points"][c] = int(np.sum(np.isfinite(x) & np.isfinite(y)))
-        return
+        reason = str(exc) if isinstance(exc, CurveFitError) else SINGULAR.format(model.upper())
+        return int(np.sum(np.isfinite(x) & np.isfinite(y))), reason
     theta, se = fit.theta, np.array([p.se for p in fit.parameters])
-    if model == "4pl" and theta[3] < 0:  # the mirror image (see _oriented)
+    if model == "4pl" and theta[3] < 0:
         theta, se = theta[[1, 0, 2, 3]] * [1, 1, 1, -1], se[[1, 0, 2, 3]]
+    return fit.n_points, fit.df_residual, theta, se, fit.sigma, fit.r_squared
+
+
+def _fill(out: dict[str, np.ndarray], c: int, result: tuple, model: str) -> None:
+    out["n_points"][c] = result[0]
+    if len(result) == 2:
+        out["reason"][c] = result[1]
+        return
+    _, df, theta, se, sigma, r2 = result
     for name, v, e in zip(lg.PARAMETERS[model], theta, se, strict=True):
         out[name][c], out[f"{name}_se"][c] = v, e
     if model == "4pl":
         out["g"][c] = 1.0
-    out["n_points"][c], out["df_residual"][c] = fit.n_points, fit.df_residual
-    out["sigma"][c], out["r_squared"][c] = fit.sigma, fit.r_squared
+    out["df_residual"][c], out["sigma"][c], out["r_squared"][c] = df, sigma, r2
     out["converged"][c] = True
 
 
@@ -227,7 +249,8 @@ def _fit_chunk(code: np.ndarray, x: np.ndarray, y: np.ndarray, n: int, model: st
     n_par = len(lg.PARAMETERS[model])
     refit |= (lcount < n_par + 1) | (counts <= n_par)
     with np.errstate(invalid="ignore"):
-        lo, hi = np.nanmin(_fill(means, np.inf), axis=1), np.nanmax(_fill(means, -np.inf), axis=1)
+        lo = np.nanmin(_filled(means, np.inf), axis=1)
+        hi = np.nanmax(_filled(means, -np.inf), axis=1)
     span = hi - lo
     last = np.maximum(lcount - 1, 0)
     rows = np.arange(n)
@@ -308,7 +331,7 @@ def _oriented(t: np.ndarray) -> np.ndarray:
     return t
 
 
-def _fill(a: np.ndarray, value: float) -> np.ndarray:
+def _filled(a: np.ndarray, value: float) -> np.ndarray:
     return np.where(np.isnan(a), value, a)
 
 
