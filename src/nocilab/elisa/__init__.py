@@ -15,6 +15,9 @@ Pure calculators (arrays and tidy frames in, frozen dataclasses out, no I/O):
   one value (or censored bound) per analyte and animal.
 - :func:`equivalence_forest` draws a panel's equivalence tests (forest plot with the
   margins), :func:`donor_scatter` one value per donor against another, labelled.
+- :func:`fit_curves` fits the standard curves of many plates and analytes at once (a
+  vectorised solver over all curves, :func:`fit_curve` for any it does not settle) and
+  returns one row per curve with the same parameters, SEs and failure reasons.
 - :func:`subtract_blank` and :func:`replicate_cv` are the pieces it uses.
 - :func:`half_lives` estimates the clearance of the injected human IgG: each animal's
   elimination half-life by a log-linear fit of its post-dosing serum concentrations,
@@ -24,6 +27,7 @@ Reading plate-reader exports and layouts is :mod:`nocilab.ingest.plates`, multip
 exports :mod:`nocilab.ingest.multiplex`.
 """
 
+from nocilab.elisa._batch import CURVE_COLUMNS, fit_curves
 from nocilab.elisa._clearance import Clearance, half_lives
 from nocilab.elisa._figures import donor_scatter, equivalence_forest
 from nocilab.elisa._fit import WEIGHTS, CurveFit, CurveFitError, Parameter, fit_curve
@@ -69,6 +73,7 @@ __all__ = [
     "donor_scatter",
     "equivalence_forest",
     "fit_curve",
+    "fit_curves",
     "half_lives",
     "panel_values",
     "replicate_cv",
