@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 import nocilab.elisa as elisa
-from nocilab.elisa import CURVE_COLUMNS, CurveFitError, fit_curve, fit_curves
+from nocilab.elisa import FIT_COLUMNS, CurveFitError, fit_curve, fit_curves
 from nocilab.elisa import _batch
 from nocilab.elisa._batch import SINGULAR
 from nocilab.errors import SchemaError
@@ -110,7 +110,7 @@ def compare(table: pd.DataFrame, batch: pd.DataFrame, model: str, weights: str) 
 def test_4pl_batch_gives_fit_curves_parameters(weights):
     table = simulate(100, seed=11, model="4pl")
     batch = fit_curves(table, by=["plate", "analyte"], model="4pl", weights=weights)
-    assert tuple(batch.columns) == ("plate", "analyte", *CURVE_COLUMNS)
+    assert tuple(batch.columns) == ("plate", "analyte", *FIT_COLUMNS)
     assert len(batch) == 100
     fitted = compare(table, batch, "4pl", weights)
     assert fitted >= 70
@@ -170,7 +170,7 @@ def test_keys_sorted_and_curves_without_usable_wells():
 def test_empty_table_gives_empty_frame():
     t = pd.DataFrame({"plate": [], "concentration": [], "od": []})
     f = fit_curves(t, by="plate")
-    assert len(f) == 0 and tuple(f.columns) == ("plate", *CURVE_COLUMNS)
+    assert len(f) == 0 and tuple(f.columns) == ("plate", *FIT_COLUMNS)
 
 
 def test_bad_tables_are_refused_with_the_column_named():
@@ -187,7 +187,7 @@ def test_bad_tables_are_refused_with_the_column_named():
 
 
 def test_public_names():
-    assert {"fit_curves", "CURVE_COLUMNS"} <= set(elisa.__all__)
+    assert {"fit_curves", "FIT_COLUMNS"} <= set(elisa.__all__)
 
 
 def test_worker_processes_give_the_same_frame():

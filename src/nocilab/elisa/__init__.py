@@ -27,7 +27,7 @@ Reading plate-reader exports and layouts is :mod:`nocilab.ingest.plates`, multip
 exports :mod:`nocilab.ingest.multiplex`.
 """
 
-from nocilab.elisa._batch import CURVE_COLUMNS, fit_curves
+from nocilab.elisa._batch import FIT_COLUMNS, fit_curves
 from nocilab.elisa._clearance import Clearance, half_lives
 from nocilab.elisa._figures import donor_scatter, equivalence_forest
 from nocilab.elisa._fit import WEIGHTS, CurveFit, CurveFitError, Parameter, fit_curve
@@ -54,6 +54,7 @@ from nocilab.elisa._plate import (
 __all__ = [
     "BLANKS",
     "CURVE_COLUMNS",
+    "FIT_COLUMNS",
     "KINDS",
     "MODELS",
     "PARAMETERS",

@@ -13,7 +13,7 @@ from nocilab.elisa import _logistic as lg
 from nocilab.elisa._fit import ORDER_TOLERANCE, WEIGHTS, CurveFitError, fit_curve
 from nocilab.errors import SchemaError, shown
 
-CURVE_COLUMNS = (
+FIT_COLUMNS = (
     "model", "weights", "n_points", "df_residual",
     "r0", "r0_se", "rinf", "rinf_se", "xmid", "xmid_se", "scal", "scal_se", "g", "g_se",
     "sigma", "r_squared", "converged", "reason", "refitted",
@@ -71,7 +71,7 @@ def fit_curves(table: pd.DataFrame, *, by: str | Sequence[str], model: str = "4p
     -------
     pandas.DataFrame
         One row per curve, sorted by the keys: the key columns, then
-        :data:`CURVE_COLUMNS`. ``r0, rinf, xmid, scal, g`` are the parameters of
+        :data:`FIT_COLUMNS`. ``r0, rinf, xmid, scal, g`` are the parameters of
         :func:`fit_curve` with their standard errors (``_se``); for the 4PL ``g`` is 1
         by definition and ``g_se`` is NaN. ``converged`` is False for a curve that
         cannot be fitted; ``reason`` then gives :func:`fit_curve`'s reason (too few
@@ -150,7 +150,7 @@ def fit_curves(table: pd.DataFrame, *, by: str | Sequence[str], model: str = "4p
         results = [_single(task) for task in tasks]
     for c, result in zip(refit, results, strict=True):
         _fill(out, c, result, model)
-    frame = pd.DataFrame({k: out[k] for k in CURVE_COLUMNS})
+    frame = pd.DataFrame({k: out[k] for k in FIT_COLUMNS})
     return pd.concat([key_frame.reset_index(drop=True), frame], axis=1)
 
 
@@ -171,7 +171,7 @@ def _check_columns(table: pd.DataFrame, keys: list[str], numeric: tuple[str, str
 
 
 def _empty(n: int, model: str, weights: str) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {c: np.full(n, np.nan) for c in CURVE_COLUMNS}
+    out: dict[str, np.ndarray] = {c: np.full(n, np.nan) for c in FIT_COLUMNS}
     out["model"] = np.full(n, model, dtype=object)
     out["weights"] = np.full(n, weights, dtype=object)
     out["n_points"] = np.zeros(n, dtype=int)
