@@ -64,15 +64,17 @@ def _grid_table(frame, target: float):
     the grid did not compute are left blank."""
     from rich.table import Table
 
-    table = Table(title=f"Power (target {target:.0%}); rows: donors per arm, columns: mice "
-                        "per donor")
+    table = Table(title=f"Power (target {target:g}, reached in bold); rows: donors per arm, "
+                        "columns: mice per donor")
     table.add_column("donors")
     mice = sorted(int(m) for m in frame["mice_per_donor"].unique())
     for m in mice:
         table.add_column("1 mouse" if m == 1 else f"{m} mice", justify="right")
     for d, rows in frame.groupby("donors_per_arm", sort=True):
         power = dict(zip(rows["mice_per_donor"].astype(int), rows["power"], strict=True))
-        table.add_row(str(int(d)), *[f"{power[m]:.2f}" if m in power else "" for m in mice])
+        table.add_row(str(int(d)), *[(f"[bold]{power[m]:.3f}[/bold]" if power[m] >= target
+                                      else f"{power[m]:.3f}") if m in power else ""
+                                     for m in mice])
     return table
 
 

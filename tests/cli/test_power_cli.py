@@ -178,14 +178,14 @@ def test_power_with_lost_mice_plans_for_them(tmp_path, capsys):
     assert statement == lossy["statement"] + "\n"
     assert (f"with {best['donors_per_arm']} donors per arm and {best['mice_per_donor']} mice "
             f"per donor ({best['n_animals']} mice in 2 arms), the power is "
-            f"{best['power']:.2f}") in statement
+            f"{best['power']:.3f}") in statement
     assert "allows for 30% of mice lost" in statement and "SD between donors 8," in statement
     assert "Student's t test on donor means" in statement and "seed 1" in statement
     smaller = pd.read_csv(tmp_path / "b" / "power_grid.csv")
     below = smaller[smaller.donors_per_arm == best["donors_per_arm"] - 1]["power"].iloc[0]
     assert (f"The next smaller designs fall short: {best['donors_per_arm'] - 1} donors per arm "
             f"x 2 mice per donor ({(best['donors_per_arm'] - 1) * 4} animals) has power "
-            f"{below:.2f}") in statement
+            f"{below:.3f}") in statement
     # 2 mice per donor was given as one value: fixed, so fewer mice are not searched
     assert set(smaller.mice_per_donor) == {2}
     assert "2 mice per donor is the grid's only (fixed) number of mice" in statement
@@ -260,7 +260,7 @@ def test_power_extends_a_grid_whose_every_design_reaches_the_target(tmp_path, ca
     assert f"the grid was extended down to {low} donors per arm (from 4)" in text
     for x in summary["next_smaller"]:
         assert f"{x['donors_per_arm']} donors per arm x" in statement
-        assert f"has power {x['power']:.2f}" in statement
+        assert f"has power {x['power']:.3f}" in statement
 
 
 def test_power_from_pilot_plans_the_study_files_window(tmp_path, capsys, pilot):
@@ -308,3 +308,22 @@ def test_power_window_without_a_pilot_and_a_bad_window(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert code != 0 and "--window must be FIRST,LAST" in err and "Traceback" not in err
     assert not (tmp_path / "bad").exists()
+
+
+def test_grid_never_rounds_a_design_below_the_target_up_to_it():
+    """0.799 against a target of 0.8 is shown as 0.799 (not 0.80) and not in bold."""
+    import io
+
+    import pandas as pd
+    from rich.console import Console
+
+    from nocilab.cli_power import _grid_table
+
+    frame = pd.DataFrame({"donors_per_arm": [6, 6, 7], "mice_per_donor": [2, 3, 2],
+                          "power": [0.799, 0.8004, 0.9]})
+    table = _grid_table(frame, 0.8)
+    out = io.StringIO()
+    Console(file=out, width=100, force_terminal=True, color_system="standard").print(table)
+    text = out.getvalue()
+    assert "0.799" in text and "0.80 " not in text
+    assert "\x1b[1m0.799" not in text and "\x1b[1m0.800" in text and "\x1b[1m0.900" in text

@@ -271,7 +271,7 @@ def _edge_notes(grid: PowerGrid, chosen: GridChoice, fewest_donors: GridChoice,
         notes.append(
             f"the grid's upper edge was hit: no design in it reaches the target {target:g}; "
             f"its largest, {int(big.donors_per_arm)} donors per arm x "
-            f"{mice_text(big.mice_per_donor)} per donor, has power {big.power:.2f}. More "
+            f"{mice_text(big.mice_per_donor)} per donor, has power {big.power:.3f}. More "
             f"donors are needed than the grid holds: widen it (e.g. --donors "
             f"{d_top}-{2 * d_top})")
         return tuple(notes)
@@ -294,7 +294,7 @@ def _edge_notes(grid: PowerGrid, chosen: GridChoice, fewest_donors: GridChoice,
         elif cap >= target:
             notes.append(f"the fewest-donors design uses the grid's largest number of mice "
                          f"per donor ({m_top}); with more mice per donor, {fewer} could "
-                         f"reach the target (power up to {cap:.2f} with very many mice; "
+                         f"reach the target (power up to {cap:.3f} with very many mice; "
                          "widen --mice)")
     return tuple(notes)
 

@@ -83,16 +83,16 @@ def choice_sentences(plan: PowerPlan, *, arms: int) -> list[str]:
         f"Among the designs reaching the target power of {plan.target:g}, the one with the "
         f"{c.rule_text} was chosen ({why}; rule {plan.rule}): with {c.donors_per_arm} donors "
         f"per arm and {mice_text(c.mice_per_donor)} per donor ({c.n_animals} mice in "
-        f"{arms} arms), the power is {c.power:.2f} (95% Monte-Carlo interval "
-        f"{c.ci_low:.2f}-{c.ci_high:.2f})."]
+        f"{arms} arms), the power is {c.power:.3f} (95% Monte-Carlo interval "
+        f"{c.ci_low:.3f}-{c.ci_high:.3f})."]
     below = [x for x in plan.next_smaller if not _beats(x, plan)]
     above = [x for x in plan.next_smaller if _beats(x, plan)]
     if below:
         parts.append("The next smaller designs fall short: " + "; ".join(
-            f"{x.text} has power {x.power:.2f}" for x in below) + ".")
+            f"{x.text} has power {x.power:.3f}" for x in below) + ".")
     if above:
         parts.append("The grid's lower edge was hit: " + "; ".join(
-            f"{x.text}, outside the grid, reaches {x.power:.2f} too" for x in above) + ".")
+            f"{x.text}, outside the grid, reaches {x.power:.3f} too" for x in above) + ".")
     if not plan.next_smaller:
         parts.append("No smaller design exists: this is the fewest donors and mice the "
                      "test allows.")
@@ -103,7 +103,7 @@ def choice_sentences(plan: PowerPlan, *, arms: int) -> list[str]:
             parts.append(f"The design with the {other.rule_text} is the same." if same else
                          f"The design with the {other.rule_text} would be "
                          f"{design_text(other).replace('animals)', 'mice)')}, power "
-                         f"{other.power:.2f}.")
+                         f"{other.power:.3f}.")
     parts += [_sentence(x) for x in plan.extended + plan.notes]
     return parts
 
