@@ -58,4 +58,4 @@ def test_methods_quote_the_stored_calibration():
     text = donor_words.methods_paragraph(window="from day 1 to day 14", posttest="Sidak")
     assert f"{100 * DEMO_CALIBRATION.control_clearly:.1f}%" in text
     assert f"{100 * DEMO_CALIBRATION.sensitivity_clearly:.1f}%" in text
-    assert "41% von Frey" in text and "from day 1 to day 14" in text
+    assert "70% von Frey" in text and "from day 1 to day 14" in text
