@@ -45,7 +45,8 @@ def test_the_form_computes_what_the_command_computes(app, client_as, tmp_path):
 
 
 def test_fewest_donors_is_the_other_choice(app, client_as):
-    assert run_power(app, {**POWER_FORM, "choose": "fewest-donors", "donors": "3-8"}).state == "done"
+    form = {**POWER_FORM, "choose": "fewest-donors", "donors": "3-8"}
+    assert run_power(app, form).state == "done"
     made = json.loads((app.state.web.outputs / "power" / "made.json").read_text())
     assert made["command"].count("--choose fewest-donors") == 1
     assert any("--choose fewest-donors" in line for line in made["lines"])

@@ -215,12 +215,15 @@ def _context(request: Request) -> dict[str, Any]:
 def _page(request: Request, *, error: str = "", status: int = 200,
           typed: dict[str, str] | None = None) -> Response:
     web = request.app.state.web
+    context = _context(request)
+    if typed is None:  # the form again as the last calculation had it
+        typed = (context["result"] or {}).get("typed", {})
     return render(request, "power.html", status_code=status, error=error,
-                  typed=typed or {}, fields=FIELDS, flags=FLAGS, rules=RULES,
+                  typed=typed, fields=FIELDS, flags=FLAGS, rules=RULES,
                   numeric={n for n, (_, k) in FIELDS.items() if k in (float, int)},
                   outcomes=outcome_names(web.study), defaults={
                       f.name: f.default for f in fields(PowerRequest)},
-                  **_context(request))
+                  **context)
 
 
 @route(router, "GET", "/admin/power", "admin", name="power")
@@ -248,8 +251,6 @@ async def run_power(request: Request) -> Response:
         return _page(request, status=409, typed=typed,
                      error=f"A power calculation started by {web.jobs.status(JOB).by} is "
                            "running already; its result will show on this page.")
-    request.session["flash"] = ("The power calculation is running; this page shows the "
-                                "result when it is done.")
     return RedirectResponse("/admin/power", status_code=303)
 
 

@@ -95,9 +95,12 @@ def _context(request: Request) -> dict[str, Any]:
 
 def _page(request: Request, *, error: str = "", status: int = 200,
           typed: dict[str, str] | None = None) -> Response:
-    return render(request, "report.html", status_code=status, error=error,
-                  typed=typed or {}, baselines=BASELINE_MODES, posttests=POSTTESTS,
-                  scales=SCALES, **_context(request))
+    context = _context(request)
+    if typed is None:  # the form again as the report shown was made
+        typed = {k: str(v) for k, v in (context["made"] or {}).items()
+                 if k in ("baseline", "posttest", "window", "scale", "outcomes")}
+    return render(request, "report.html", status_code=status, error=error, typed=typed,
+                  baselines=BASELINE_MODES, posttests=POSTTESTS, scales=SCALES, **context)
 
 
 @route(router, "GET", "/report", *REPORT_ROLES, name="report")
@@ -176,8 +179,6 @@ def run_report(request: Request, baseline: str = Form(...), posttest: str = Form
         return _page(request, status=409, typed=typed,
                      error=f"An analysis started by {job.by} is running already; its "
                            "report will show on this page when it is done.")
-    request.session["flash"] = ("The analysis is running; this page shows the report when "
-                                "it is done (a minute or so). Bench entry goes on meanwhile.")
     return RedirectResponse("/report", status_code=303)
 
 
