@@ -6,57 +6,7 @@ from pathlib import Path
 
 import typer
 
-from nocilab.errors import DesignError
-
-
-DEFAULT_DAYS = "-3,-1,1,2,3,5,7,10"
-
-
-def _range(text: str, what: str) -> list[int]:
-    """'4-16' or '4,6,8' -> list of ints."""
-    try:
-        if "-" in text.strip("-") and "," not in text:
-            lo, hi = text.split("-", 1)
-            return list(range(int(lo), int(hi) + 1))
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise DesignError(f"--{what} must look like 4-16 or 4,6,8; got {text!r}") from None
-
-
-def _days(text: str, what: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise DesignError(f"--{what} must be study days separated by commas, e.g. -3,-1,1,3,5,7; "
-                          f"got {text!r}") from None
-
-
-def _bounds(text: str | None) -> tuple[float | None, float | None] | None:
-    """'LOW,HIGH' with either side empty, or 'none' -> limits (None: no censoring)."""
-    if text is None or text.strip().lower() == "none":
-        return None
-    lo, sep, hi = text.partition(",")
-    try:
-        if not sep:
-            raise ValueError
-        out = (float(lo) if lo.strip() else None, float(hi) if hi.strip() else None)
-    except ValueError:
-        raise DesignError(f"--bounds must be LOW,HIGH with either side empty (e.g. ,60 or "
-                          f"0.008,2); got {text!r}") from None
-    return out
-
-
-def _bounds_text(limits: tuple[float | None, float | None]) -> str:
-    return " and ".join(f"{w} {b:g}" for w, b in zip(("lower", "upper"), limits, strict=True)
-                        if b is not None)
-
-
-def _arm_names(n: int) -> tuple[str, ...]:
-    if n < 1:
-        raise DesignError(f"--treatment-arms must be at least 1; got {n}")
-    if n == 1:
-        return ("control", "treatment")
-    return ("control",) + tuple(f"treatment {i}" for i in range(1, n + 1))
+from nocilab.design.power_request import DEFAULT_DAYS
 
 
 def _grid_table(frame, target: float):
@@ -64,17 +14,18 @@ def _grid_table(frame, target: float):
     the grid did not compute are left blank."""
     from rich.table import Table
 
+    from nocilab.design.power_request import grid_rows
+
     table = Table(title=f"Power (target {target:g}, reached in bold); rows: donors per arm, "
                         "columns: mice per donor")
     table.add_column("donors")
-    mice = sorted(int(m) for m in frame["mice_per_donor"].unique())
+    mice, rows = grid_rows(frame)
     for m in mice:
         table.add_column("1 mouse" if m == 1 else f"{m} mice", justify="right")
-    for d, rows in frame.groupby("donors_per_arm", sort=True):
-        power = dict(zip(rows["mice_per_donor"].astype(int), rows["power"], strict=True))
-        table.add_row(str(int(d)), *[(f"[bold]{power[m]:.3f}[/bold]" if power[m] >= target
-                                      else f"{power[m]:.3f}") if m in power else ""
-                                     for m in mice])
+    for d, powers in rows:
+        table.add_row(str(d), *["" if p is None else
+                                f"[bold]{p:.3f}[/bold]" if p >= target else f"{p:.3f}"
+                                for p in powers])
     return table
 
 
@@ -149,101 +100,41 @@ def register(app: typer.Typer) -> None:
         """Power of the donor-level test for a grid of donors x mice per donor, by simulation."""
         from rich.console import Console
 
-        from nocilab.design.planning import pilot_variance, reading_unit, write_power_outputs
-        from nocilab.design.power import (
-            RULES,
-            Effect,
-            PowerDesign,
-            VarianceComponents,
-            plan_power,
+        from nocilab.design.power_request import (
+            PowerRequest,
+            check_power_request,
+            compute_power,
+            prepare_power,
         )
 
-        from nocilab.stats.window import choose_window, parse_window
-
         console = Console()
-        if choose not in RULES:
-            raise DesignError(f"--choose must be one of {', '.join(RULES)}; got {choose}")
-        if donor_cost != 0.0 and choose != "fewest-animals":
-            raise DesignError("--donor-cost weighs donors against animals for --choose "
-                              "fewest-animals; fewest-donors does not use it")
-        if not (donor_cost >= 0.0 and donor_cost < float("inf")):
-            raise DesignError(f"--donor-cost must be a number of animals >= 0; got {donor_cost:g}")
-        day_list = _days(days if days is not None else DEFAULT_DAYS, "days")
-        given = parse_window(window, option="--window") if window is not None else None
-        win = choose_window(command_line=given, option=f"--window {window}")
-        pilot = None
+        request = PowerRequest(
+            effect=effect, scale=scale, direction=direction, donors=donors, mice=mice,
+            days=days, baseline_mean=baseline_mean, onset_days=onset_days,
+            plateau_days=plateau_days, half_life=half_life, sd_donor=sd_donor,
+            sd_animal=sd_animal, sd_residual=sd_residual, rho=rho, outcome=outcome,
+            window=window, bounds=bounds, sd_level=sd_level, dropout=dropout,
+            treatment_arms=treatment_arms, adjust=adjust, alpha=alpha, one_sided=one_sided,
+            sims=sims, seed=seed, target=target, choose=choose, donor_cost=donor_cost,
+            unit=unit, scheduler=scheduler)
+        check_power_request(request, with_pilot=from_study is not None)
         if from_study is not None:
-            if outcome is None:
-                raise DesignError("--from needs --outcome ASSAY.OUTCOME (e.g. paw_pressure.threshold_g)")
-            from nocilab.design.planning import pilot_table
             from nocilab.model import load_study
             from nocilab.store import Store
 
             study = load_study(from_study)
             with Store.open(study.database_url(), create=False) as store:
-                derived, how = pilot_table(study, store)
-            if unit is None:
-                unit = reading_unit(derived, outcome)
-            if how:
-                console.print(how, highlight=False)
-            win = choose_window(command_line=given, option=f"--window {window}",
-                                study_window=study.analysis_window())
-            console.print(f"analysis window: {win.describe()}", highlight=False, markup=False)
-            pilot = pilot_variance(study, derived, outcome=outcome, window=win.bounds, rho=rho)
-            if days is None:
-                day_list = pilot.baseline_days + pilot.window_days
-            variance = pilot.variance
-            overrides = {n: v for n, v in (("sd_donor", sd_donor), ("sd_animal", sd_animal),
-                                           ("sd_residual", sd_residual), ("sd_level", sd_level))
-                         if v is not None}
-            if overrides:
-                from dataclasses import replace
-
-                variance = replace(variance, **overrides)
-                console.print("given on the command line instead of the pilot's: "
-                              + ", ".join(f"{n} {v:g}" for n, v in overrides.items()), highlight=False)
-            if baseline_mean is None:
-                baseline_mean = pilot.baseline_mean
-            console.print(f"variance components from {from_study}: {pilot.note}", highlight=False)
+                prepared = prepare_power(request, pilot_study=study, pilot_store=store,
+                                         pilot_name=str(from_study))
         else:
-            missing = [n for n, v in (("--sd-donor", sd_donor), ("--sd-animal", sd_animal),
-                                      ("--sd-residual", sd_residual)) if v is None]
-            if missing:
-                raise DesignError(f"give {', '.join(missing)} or take them from a pilot study "
-                                  "with --from STUDY --outcome ASSAY.OUTCOME")
-            variance = VarianceComponents(sd_donor=sd_donor, sd_animal=sd_animal,
-                                          sd_residual=sd_residual, rho=0.0 if rho is None else rho,
-                                          sd_level=sd_level or 0.0)
-        limits = _bounds(bounds)
-        if bounds is None and pilot is not None and pilot.bounds is not None:
-            limits = pilot.bounds
-            console.print(f"readings censored as in the pilot ({pilot.censored_fraction:.0%} of its "
-                          f"values): {_bounds_text(limits)} (--bounds none to switch off)",
-                          highlight=False)
-        if limits is not None and pilot is None and sd_level is None:
-            raise DesignError("--bounds needs --sd-level (the SD of the animals' baseline levels: "
-                              "how close each animal sits to a limit), or a pilot study (--from)")
-        eff = Effect(size=effect, scale=scale, baseline_mean=baseline_mean, onset_days=onset_days,
-                     plateau_days=plateau_days, half_life_days=half_life, direction=direction)
-        donor_sizes, mice_sizes = _range(donors, "donors"), _range(mice, "mice")
-        post = [d for d in day_list if d > 0]
-        design_window = None
-        if win.bounds != (1, None) and post:
-            design_window = (win.first, win.last if win.last is not None else max(post))
-        design = PowerDesign(
-            arms=_arm_names(treatment_arms), donors_per_arm=donor_sizes[0],
-            mice_per_donor=mice_sizes[0], adjust=adjust,
-            days=tuple(d for d in day_list if d > 0),
-            baseline_days=tuple(d for d in day_list if d < 0), effect=eff, variance=variance,
-            alpha=alpha, sidedness="one-sided" if one_sided else "two-sided",
-            window=design_window, dropout=dropout, bounds=limits,
-            baseline_mean=baseline_mean)
-        with console.status(f"simulating {len(donor_sizes) * len(mice_sizes)} designs x {sims:,} studies"):
-            plan = plan_power(design, donors=donor_sizes, mice=mice_sizes, n_sims=sims,
-                              seed=seed, target=target, rule=choose, donor_cost=donor_cost,
-                              scheduler=scheduler)
-        summary = write_power_outputs(plan, design, out, pilot=pilot, unit=unit or "")
-        console.print(_grid_table(plan.grid.to_frame(), target))
+            prepared = prepare_power(request)
+        for note in prepared.notes:
+            console.print(note, highlight=False, markup=False)
+        n = len(prepared.donors) * len(prepared.mice)
+        with console.status(f"simulating {n} designs x {sims:,} studies"):
+            run = compute_power(prepared, out)
+        summary = run.summary
+        console.print(_grid_table(run.plan.grid.to_frame(), target))
         colour = "green" if summary["reached"] else "yellow"
         for line in summary["lines"]:
             console.print(f"[{colour}]{line}[/]", highlight=False)

@@ -30,6 +30,7 @@ def study_folder(tmp_path) -> Path:
 def app(study_folder):
     application = create_app(study_folder, secret_key="test secret key")
     yield application
+    application.state.web.jobs.close()
     application.state.web.store.close()
 
 

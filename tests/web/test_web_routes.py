@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from _web_study import PASSPHRASE, SECRET_NAMES
-from _web_helpers import ROLE_OF, csrf_of, login
+from _web_helpers import ROLE_OF, csrf_of, enter_paw_pressure, login, run_power, run_report
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
@@ -66,7 +66,16 @@ def _enter_some_readings(web) -> dict[str, str]:
     # an account of its own for the users page's POSTs (they disable and enable it)
     accounts.add_user(store, "spare", "spare password 1", role="viewer", actor="pi")
     return {"assay": "von_frey", "day": "-1", "code": vf[0].code, "trial": "1",
-            "name": "htmx.min.js", "username": "spare"}
+            "name": "htmx.min.js", "username": "spare", "path": "report.html",
+            "file": "sample_size.txt"}
+
+
+def _make_outputs(app) -> None:
+    """A report (blinded or naming arms, as the study is now) and a power calculation,
+    so that their pages and files have something to show."""
+    run_report(app, outcomes="paw_pressure.threshold_g")  # von Frey has one reading
+    run_power(app, {"effect": "20", "from_study": "yes", "outcome": "paw_pressure.threshold_g",
+                    "donors": "2-3", "mice": "1,2", "sims": "200"})
 
 
 def _request(app, role: str | None, method: str, url: str):
@@ -117,6 +126,8 @@ def _check_matrix(app, params, *, blinded: bool) -> int:
 def test_every_route_as_every_role_before_and_after_unblinding(app):
     web = app.state.web
     params = _enter_some_readings(web)
+    enter_paw_pressure(web, trials=(2, 3))
+    _make_outputs(app)
     routes = _routes(app)
     paths = {p for _, p, _ in routes}
     assert {"/login", "/", "/sessions/{assay}/{day}", "/sessions/{assay}/{day}/{code}",
@@ -126,6 +137,7 @@ def test_every_route_as_every_role_before_and_after_unblinding(app):
     n = _check_matrix(app, params, blinded=True)
     assert n == len(routes) * (len(ROLES) + 1)
     unblind(web.study, web.store, passphrase=PASSPHRASE, actor="pi", reason="all entered")
+    _make_outputs(app)
     _check_matrix(app, params, blinded=False)
     assert web.store.verify_audit().ok
 

@@ -49,6 +49,14 @@ class WebState:
     templates: Jinja2Templates
     idle_s: int
     absolute_s: int
+    jobs: Any = None
+    """The app's queue of long work (:class:`nocilab.web.jobs.Jobs`)."""
+
+    @property
+    def outputs(self) -> Path:
+        """The folder of what the app writes for the study (report, power grid):
+        ``web-outputs/`` beside study.toml."""
+        return Path(self.study.folder) / "web-outputs"
 
 
 def _templates() -> Jinja2Templates:
@@ -101,6 +109,7 @@ def create_app(study_path: str | os.PathLike[str], *, secret_key: str | None = N
     """
     from nocilab.model import load_study
     from nocilab.store import Store
+    from nocilab.web.jobs import Jobs
 
     study = load_study(Path(study_path))
     store = Store.open(study.database_url(), create=False)
@@ -108,17 +117,20 @@ def create_app(study_path: str | os.PathLike[str], *, secret_key: str | None = N
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        jobs.close()
         store.close()
 
     app = FastAPI(title=f"nocilab {study.info.id}", docs_url=None, redoc_url=None,
                   openapi_url=None, lifespan=lifespan)
+    jobs = Jobs()
     app.state.web = WebState(study=study, store=store, templates=_templates(),
-                             idle_s=int(idle_s), absolute_s=int(absolute_s))
+                             idle_s=int(idle_s), absolute_s=int(absolute_s), jobs=jobs)
     key = secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(48)
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie=SESSION_COOKIE,
                        max_age=int(idle_s), same_site="strict", https_only=secure_cookies)
     _handlers(app)
-    from nocilab.web import blinding, entry, pages, records, sheets, upload, users
+    from nocilab.web import (blinding, entry, pages, power, records, report, sheets, upload,
+                            users)
 
     app.include_router(pages.router)
     app.include_router(entry.router)
@@ -127,6 +139,8 @@ def create_app(study_path: str | os.PathLike[str], *, secret_key: str | None = N
     app.include_router(sheets.router)
     app.include_router(blinding.router)
     app.include_router(upload.router)
+    app.include_router(report.router)
+    app.include_router(power.router)
     return app
 
 
