@@ -36,7 +36,7 @@ def test_the_form_computes_what_the_command_computes(app, client_as, tmp_path):
             "-1,1,2 --sd-donor 10 --sd-animal 5 --sd-residual 8 --sims 200") in page
     frame = same.plan.grid.to_frame()
     first = frame[(frame["donors_per_arm"] == 3) & (frame["mice_per_donor"] == 1)]
-    assert f">{float(first['power'].iloc[0]):.2f}</td>" in page  # the grid table
+    assert f">{float(first['power'].iloc[0]):.3f}</td>" in page  # the grid table
     png = client.get("/admin/power/files/power_curves.png")
     assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
     text = client.get("/admin/power/files/sample_size.txt")
