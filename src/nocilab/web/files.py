@@ -5,18 +5,47 @@
 anywhere along the way (a link could point out of the folder), only regular files.
 :func:`file_response` sends it: spreadsheets, Prism files, PDFs and CSVs as downloads,
 HTML under a content security policy that allows no script and nothing from elsewhere.
+:func:`replace_folder` writes such a folder anew beside the old one and swaps it in, so a
+reader never sees half a run and a failed run leaves the last one.
 """
 
 from __future__ import annotations
 
+import json
 import mimetypes
+import secrets
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi.responses import FileResponse
 
 DOWNLOADS = {".xlsx", ".pzfx", ".csv", ".pdf", ".json", ".txt"}
 """Sent as attachments (``Content-Disposition: attachment``)."""
 CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+
+
+def replace_folder(folder: Path, write: Callable[[Path], dict[str, Any]], *,
+                   made_name: str) -> dict[str, Any]:
+    """Run ``write(fresh)`` into a new hidden folder beside ``folder``, save what it
+    returns as JSON in ``fresh / made_name``, then put the new folder in the place of
+    ``folder``; on any error the new folder is removed and ``folder`` is untouched.
+    Returns what ``write`` returned."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(6)
+    fresh = folder.parent / f".{folder.name}-{token}"
+    try:
+        made = write(fresh)
+        (fresh / made_name).write_text(json.dumps(made), encoding="utf-8")
+        old = folder.parent / f".{folder.name}-old-{token}"
+        if folder.exists():
+            folder.rename(old)
+        fresh.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+    return made
 
 
 def inside(folder: Path, path: str) -> Path | None:

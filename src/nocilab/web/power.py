@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 import shlex
-import shutil
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +37,7 @@ from nocilab.design.power_request import (
 from nocilab.errors import DesignError, NocilabError
 from nocilab.web.app import render
 from nocilab.web.auth import route
-from nocilab.web.files import file_response
+from nocilab.web.files import file_response, replace_folder
 
 router = APIRouter()
 
@@ -179,15 +177,12 @@ def _compute(web: Any, request: PowerRequest, pilot: bool, by: str,
     prepared = (prepare_power(request, pilot_study=web.study, pilot_store=web.store,
                               pilot_name=f"this study ({web.study.info.id})")
                 if pilot else prepare_power(request))
-    folder = _folder(web)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(6)
-    fresh = folder.parent / f".power-{token}"
-    try:
+
+    def write(fresh: Path) -> dict[str, Any]:
         run = compute_power(prepared, fresh)
         mice, rows = grid_rows(run.plan.grid.to_frame())
         chosen = run.summary["chosen"]
-        made = {"by": by, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        return {"by": by, "at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "typed": typed, "notes": list(prepared.notes),
                 "lines": run.summary["lines"], "reached": run.summary["reached"],
                 "target": run.plan.target, "statement": run.summary["statement"],
@@ -196,15 +191,8 @@ def _compute(web: Any, request: PowerRequest, pilot: bool, by: str,
                 if chosen else None,
                 "command": command_line(request, pilot=pilot,
                                         study_path=str(web.study.path))}
-        (fresh / MADE).write_text(json.dumps(made), encoding="utf-8")
-        old = folder.parent / f".power-old-{token}"
-        if folder.exists():
-            folder.rename(old)
-        fresh.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(fresh, ignore_errors=True)
-    return made
+
+    return replace_folder(_folder(web), write, made_name=MADE)
 
 
 def _context(request: Request) -> dict[str, Any]:

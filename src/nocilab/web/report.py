@@ -23,8 +23,6 @@ a blinded report gives way to a new run after unblinding.
 from __future__ import annotations
 
 import json
-import secrets
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,7 @@ from nocilab.stats.multiplicity import ADJUST_METHODS
 from nocilab.store import _allocation as sa_alloc
 from nocilab.web.app import render
 from nocilab.web.auth import route
-from nocilab.web.files import file_response, inside
+from nocilab.web.files import file_response, inside, replace_folder
 
 router = APIRouter()
 
@@ -142,24 +140,15 @@ def _analyse(web: Any, settings: dict[str, Any], typed: dict[str, str], by: str
 
     stamp = _stamp(web)
     folder = _folder(web, stamp)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(6)
-    fresh = folder.parent / f".run-{token}"
-    try:
+
+    def write(fresh: Path) -> dict[str, Any]:
         analyze_study(web.study, web.store, fresh, blinded=stamp["state"] == "blinded",
                       window_option=f"--window {typed['window']}, typed on the report page",
                       **settings)
-        made = {**stamp, "by": by, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        return {**stamp, "by": by, "at": datetime.now(UTC).isoformat(timespec="seconds"),
                 **typed}
-        (fresh / MADE).write_text(json.dumps(made), encoding="utf-8")
-        old = folder.parent / f".old-{token}"
-        if folder.exists():
-            folder.rename(old)
-        fresh.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(fresh, ignore_errors=True)
-    return made
+
+    return replace_folder(folder, write, made_name=MADE)
 
 
 @route(router, "POST", "/report", *REPORT_ROLES, name="run_report")
