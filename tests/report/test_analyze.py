@@ -425,3 +425,36 @@ def test_tidy_stats_scale_log_equals_linear_stats_on_log10_values(tmp_path, repo
     ca = pd.read_csv(tmp_path / "a" / "contrasts.csv")
     cb = pd.read_csv(tmp_path / "b" / "contrasts.csv")
     assert ca["estimate"].to_numpy() == pytest.approx(cb["estimate"].to_numpy(), rel=1e-6)
+
+
+def test_mid_study_an_outcome_measured_in_one_arm_only_leaves_the_rest_of_the_report(tmp_path):
+    """Mid-study, one assay may so far have readings from the patient arm only: the
+    report is still written, that outcome's section says why it is not analysed, and it
+    stays out of the Prism file (whose tables put the control first)."""
+    from nocilab.demo import simulate_study
+    from nocilab.model import load_study
+
+    folder = tmp_path / "study"
+    sim = simulate_study(seed=11, mice_per_donor=2)
+    write_demo_files(sim, folder)
+    raw = folder / "raw"
+    animals = load_study(folder / "study.toml").animal_table()
+    patients = set(animals.loc[animals["arm"] == "patient", "animal"])
+    ienfd = pd.read_csv(raw / "ienfd.csv")
+    ienfd[ienfd["animal"].isin(patients)].to_csv(raw / "ienfd_patients.csv", index=False)
+    for name in ("paw_pressure_wide.xlsx", "ienfd_patients.csv"):
+        mapping = DEMO_MAPPINGS.get(name, DEMO_MAPPINGS["ienfd.csv"])[0]
+        assert main(["import", str(folder), str(raw / name), "--mapping", mapping]) == 0
+    out = tmp_path / "rep"
+    assert main(["analyze", str(folder), "--out", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert ("Not analysed: readings so far only from patient; none yet from the control arm "
+            "(control): nothing to compare until both are measured") in page
+    summary = pd.read_csv(out / "results" / "summary.csv")
+    summary = summary.set_index("outcome")
+    assert summary.loc["threshold_g", "p_arm_day"] < 1
+    assert pd.isna(summary.loc["fibres_per_mm", "p_arm_day"])  # listed, not tested
+    figures = {p.name.split("__")[0] for p in (out / "figures").iterdir()}
+    assert figures == {"paw_pressure"}
+    prism = (out / "results.pzfx").read_text()
+    assert "paw_pressure.threshold_g" in prism and "ienfd" not in prism

@@ -141,7 +141,9 @@ def test_outcome_that_cannot_be_analysed_is_listed(study):
     res = analyze_table(pd.concat([der, extra]), control="control")
     assert ("grip", "force_g") in res.failures
     s = res.summary().set_index("assay")
-    assert s.loc["grip", "status"].startswith("not analysed: control arm")
+    assert s.loc["grip", "status"] == ("not analysed: readings so far only from patient; none yet "
+                                       "from the control arm (control): nothing to compare until "
+                                       "both are measured")
 
 
 def test_derived_schema_and_options_are_checked():

@@ -311,6 +311,8 @@ def draw_outcome_figures(job: FigureJob) -> list[dict]:
 
     d = job.derived
     out = []
+    if job.control not in set(d["arm"].astype(str)):
+        return out  # nothing to draw against: the section says why it was not analysed
     with publication_style():
         days = sorted(d["study_day"].unique())
         if len(days) > 1:
@@ -526,7 +528,11 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
     tables["provenance"] = pd.DataFrame(provenance, columns=["item", "value"])
     write_csv_tables(tables, out / "results")
     write_xlsx(tables, out / "results.xlsx")
-    write_pzfx(out / "results.pzfx", tables_by_outcome(inputs.derived), control=inputs.control,
+    # Prism's grouped tables put the control first: an outcome not yet measured in the
+    # control arm (mid-study) stays out of the Prism file; its section says why
+    prism = {name: t for name, t in tables_by_outcome(inputs.derived).items()
+             if (t["arm"].astype(str) == inputs.control).any()}
+    write_pzfx(out / "results.pzfx", prism, control=inputs.control,
                arm_labels=inputs.arm_labels,
                donor_tables=donor_mean_tables(inputs.derived, analysis))
     arms = []

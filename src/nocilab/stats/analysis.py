@@ -460,6 +460,13 @@ def analyze_table(
         has_donor = g["donor"].notna().any() and (g["donor"].astype(str).str.strip() != "").any()
         direction = (directions if isinstance(directions, str)
                      else directions.get(str(outcome), "decrease"))
+        arms_here = sorted(set(g["arm"].astype(str)))
+        if control not in arms_here or len(arms_here) < 2:
+            failures[key] = (f"readings so far only from {', '.join(arms_here)}; "
+                             + (f"none yet from the control arm ({control})"
+                                if control not in arms_here else "no other arm to compare")
+                             + ": nothing to compare until both are measured")
+            continue
         present = set(g["study_day"])
         days_here = tuple(d for d in baseline_days if d in present)  # this outcome's baselines
         try:
