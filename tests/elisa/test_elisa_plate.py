@@ -153,6 +153,38 @@ def test_decreasing_curve_of_a_competitive_elisa():
     assert s["censored"] == "left" and s["bound"] == 2 * 7.8125
 
 
+def test_a_4pl_written_with_negative_scal_is_the_same_curve_with_the_same_ends():
+    """(r0, rinf, xmid, scal) and (rinf, r0, xmid, -scal) are one 4PL; a fit may settle
+    on either. Which end a response lies beyond (and so left or right censoring) and
+    whether the curve rises must not depend on the naming."""
+    import dataclasses
+
+    mirrored = THETA4[[1, 0, 2, 3]] * np.array([1, 1, 1, -1])
+    lx = np.log(LEVELS)
+    np.testing.assert_allclose(_logistic.response(mirrored, lx), _logistic.response(THETA4, lx),
+                               rtol=1e-12)
+    ods = np.array([0.0, 1.0, 3.5])  # below the low asymptote, on the curve, above the high
+    np.testing.assert_array_equal(_logistic.side(THETA4, ods), [-1, 0, 1])
+    np.testing.assert_array_equal(_logistic.side(mirrored, ods), [-1, 0, 1])
+    np.testing.assert_allclose(_logistic.inverse(mirrored, ods[1:2]),
+                               _logistic.inverse(THETA4, ods[1:2]), rtol=1e-12)
+    fit = fit_curve(np.repeat(LEVELS, 2), np.repeat(od4(LEVELS), 2))
+    assert fit.increasing
+    names = ("r0", "rinf", "xmid", "scal")
+    swapped = dataclasses.replace(fit, parameters=tuple(
+        _fit.Parameter(n, float(v), 0.0) for n, v in zip(names, mirrored, strict=True)))
+    assert swapped.increasing
+
+
+def test_a_singular_covariance_is_a_curve_failure_not_a_linear_algebra_error(monkeypatch):
+    def singular(a):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(_fit.np.linalg, "inv", singular)
+    with pytest.raises(_fit.CurveFitError, match="covariance matrix is singular"):
+        fit_curve(np.repeat(LEVELS, 2), np.repeat(od4(LEVELS), 2))
+
+
 def test_5pl_recovers_an_asymmetric_curve():
     theta = np.array([0.03, 3.2, np.log(200.0), 0.6, 0.45])
     od = _logistic.response(theta, np.log(LEVELS))

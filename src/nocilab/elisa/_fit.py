@@ -87,8 +87,11 @@ class CurveFit:
 
     @property
     def increasing(self) -> bool:
-        """Whether the response rises with the concentration (a sandwich ELISA)."""
-        return self.parameter("rinf").estimate > self.parameter("r0").estimate
+        """Whether the response rises with the concentration (a sandwich ELISA): the sign
+        of ``(rinf - r0) / scal`` (a 4PL may settle with ``scal`` < 0 and the asymptotes'
+        names swapped; the curve is the same)."""
+        span = self.parameter("rinf").estimate - self.parameter("r0").estimate
+        return span * self.parameter("scal").estimate > 0
 
     def predict(self, concentration) -> np.ndarray:
         """Expected responses at the given concentrations (> 0)."""
@@ -213,8 +216,14 @@ def fit_curve(concentration, od, *, model: str = "4pl", weights: str = "none",
     if np.linalg.matrix_rank(jac) < len(names):
         raise CurveFitError(f"the standards do not determine the {model.upper()} parameters "
                             "(the curve is flat or the fit ran onto an asymptote)")
-    cov = sigma2 * np.linalg.inv(jac.T @ jac)
-    se = np.sqrt(np.diag(cov))
+    try:
+        cov = sigma2 * np.linalg.inv(jac.T @ jac)
+    except np.linalg.LinAlgError:
+        raise CurveFitError(f"the standards do not determine the {model.upper()} parameters "
+                            "(their covariance matrix is singular: the curve is flat or the "
+                            "fit ran onto an asymptote)") from None
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.diag(cov))
     if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(se))):
         raise CurveFitError(f"the {model.upper()} fit did not converge to finite parameters")
     ybar = np.sum(w * y) / np.sum(w)
@@ -302,8 +311,12 @@ def _starts(lx: np.ndarray, y: np.ndarray, model: str, sw: np.ndarray) -> list[n
         r_lo, r_hi = lo - below * span, hi + above * span
         r0, rinf = (r_lo, r_hi) if rising else (r_hi, r_lo)
         frac = (y - r0) / (rinf - r0)
-        z = np.log(frac / (1.0 - frac))  # = (ln x - xmid) / scal
-        slope, intercept = np.polyfit(lx, z, 1)
+        ok = (frac > 0) & (frac < 1)  # single wells may fall beyond the mean responses
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.log(frac[ok] / (1.0 - frac[ok]))  # = (ln x - xmid) / scal
+        slope = intercept = np.nan
+        if len(np.unique(lx[ok])) >= 2:
+            slope, intercept = np.polyfit(lx[ok], z, 1)
         if not np.isfinite(slope) or abs(slope) < 1e-8:
             scal, xmid = (levels[-1] - levels[0]) / 4.0, float(np.median(levels))
         else:

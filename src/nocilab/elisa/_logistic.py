@@ -71,10 +71,15 @@ def inverse(theta: np.ndarray, od: np.ndarray) -> np.ndarray:
 
 def side(theta: np.ndarray, od: np.ndarray) -> np.ndarray:
     """Where each response lies on the concentration axis: -1 beyond the zero end, +1
-    beyond the infinite end, 0 between the asymptotes."""
-    r0, rinf = float(theta[0]), float(theta[1])
+    beyond the infinite end, 0 between the asymptotes.
+
+    ``r0`` is the response at zero concentration only while ``scal`` > 0; with ``scal``
+    < 0 (the same 4PL with the asymptotes' names swapped) ``rinf`` is, so the ends swap.
+    """
+    r0, rinf, scal = float(theta[0]), float(theta[1]), float(theta[3])
     frac = (np.asarray(od, dtype=float) - r0) / (rinf - r0)
-    return np.where(frac <= 0, -1, np.where(frac >= 1, 1, 0))
+    out = np.where(frac <= 0, -1, np.where(frac >= 1, 1, 0))
+    return out if scal > 0 else -out
 
 
 def ec50(theta: np.ndarray) -> tuple[float, np.ndarray]:
