@@ -97,3 +97,40 @@ def write_cells(folder: Path, images: dict[str, str], *, bright: set[str] = froz
     imgs = folder / "images.csv"
     pd.DataFrame({"image": list(images), "vial": list(images.values())}).to_csv(imgs, index=False)
     return cells, imgs
+
+
+def write_panel(folder: Path, animals: list[str], day: int, analytes=("IL6", "TNF")
+                ) -> tuple[Path, Path]:
+    """A multiplex export (analyte, well, signal) and its panel layout: standards per
+    analyte in columns 1-2, shared blanks and samples (one per animal, duplicate)."""
+    rows, signals = [], []
+    std = [5000.0 / 3**k for k in range(7)]  # pg/mL
+    for a in analytes:
+        for k, conc in enumerate(std):
+            for col in (1, 2):
+                rows.append({"analyte": a, "well": f"{'ABCDEFGH'[k]}{col}",
+                             "kind": "standard", "concentration": conc, "unit": "pg/mL"})
+    rows += [{"analyte": "", "well": "H1", "kind": "blank"},
+             {"analyte": "", "well": "H2", "kind": "blank"}]
+    for i, animal in enumerate(animals):
+        r, c = divmod(i, 4)
+        for rep in (0, 1):
+            rows.append({"analyte": "", "well": f"{'ABCDEFGH'[r]}{3 + 2 * c + rep}",
+                         "kind": "sample", "animal": animal, "study_day": day, "dilution": 2})
+    for a in analytes:
+        for row in rows:
+            if row["analyte"] not in ("", a):
+                continue
+            if row["kind"] == "standard":
+                conc = row["concentration"]
+            elif row["kind"] == "blank":
+                conc = 0.0
+            else:
+                conc = 40.0
+            signal = 20 + (12000 - 20) / (1 + (120.0 / conc) ** 1.1) if conc > 0 else 20.0
+            signals.append({"analyte": a, "well": row["well"], "signal": round(signal, 2)})
+    export = folder / f"panel_day{day}.csv"
+    pd.DataFrame(signals).to_csv(export, index=False)
+    layout = folder / f"panel_day{day}_layout.csv"
+    pd.DataFrame(rows).to_csv(layout, index=False)
+    return export, layout

@@ -128,3 +128,33 @@ def test_cli_import_list_exclude_and_include(study, tmp_path, capsys):
         ev = store.audit_events(entity="plate")
     assert list(ev["action"]) == ["import", "import", "exclude", "include"]
     assert list(ev["actor"]) == ["jk", "jk", "pi", ev["actor"].iloc[3]]
+
+
+def test_a_multiplex_panel_is_one_plate_with_a_curve_per_analyte(study, tmp_path):
+    from _lab_files import write_panel
+
+    from nocilab.elisa import analyse_panel
+
+    animals = list(study.animal_ids)
+    export, layout = write_panel(tmp_path, animals, 21)
+    with Store.open(study.database_url()) as store:
+        rep = import_plates(export, layout, study, store, assay="cytokines", actor="jk")
+        assert rep.plates == ("panel_day21",) and rep.analytes == ("IL6", "TNF")
+        wells = store.plate_wells(assay="cytokines")
+        assert store.verify_audit().ok
+    assert set(wells["unit"]) == {"pg/mL"} and len(wells) == 2 * (14 + 2 + 2 * len(animals))
+    panel = analyse_panel(wells.drop(columns=["plate", "assay"]), unit="pg/mL")
+    assert panel.failures == {}
+    got = panel.samples.groupby("analyte")["concentration"].median()
+    assert got["IL6"] == pytest.approx(80.0, rel=0.02)  # 40 pg/mL in the well, diluted 1:2
+
+
+def test_a_grid_export_of_a_cytokine_needs_its_analyte(study, tmp_path):
+    export, layout = write_serum_day(tmp_path, list(study.animal_ids), 21)
+    with Store.open(study.database_url()) as store:
+        with pytest.raises(ImportProblems, match="name it .--analyte IL6"):
+            import_plates(export, layout, study, store, assay="cytokines", actor="jk")
+        rep = import_plates(export, layout, study, store, assay="cytokines", actor="jk",
+                            analyte="IL10")
+        assert rep.analytes == ("IL10",)
+        assert set(store.plate_wells()["unit"]) == {"ng/mL"}  # the layout's unit column
