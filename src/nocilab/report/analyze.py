@@ -25,7 +25,7 @@ DEFAULT_DIRECTIONS = {
 
 def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", posttest: str = "sidak",
                   window: tuple[int, int | None] | None = None, window_option: str = "--window",
-                  blinded: bool = False, directions: dict[str, str] | None = None,
+                  window_given_on: str = "command line", blinded: bool = False, directions: dict[str, str] | None = None,
                   outcomes: Sequence[str] | None = None, scale: str | None = None) -> Path:
     """Analyse every outcome of a study and write the report folder; return report.html.
 
@@ -86,7 +86,7 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
     baseline_days = tuple(sorted(d for d in derived["study_day"].unique() if d < 0))
     dirs = dict(DEFAULT_DIRECTIONS)
     dirs.update(directions or {})
-    win = choose_window(command_line=window, option=window_option,
+    win = choose_window(command_line=window, option=window_option, given_on=window_given_on,
                         study_window=study.analysis_window())
     if scale is None:
         logs = study.analysis.log_outcomes
