@@ -238,8 +238,9 @@ def combine_readings(readings: pd.DataFrame) -> pd.DataFrame:
         if read.empty:
             notes.append(f"not read: the standard curve failed on plate(s) {listed(failed)}")
         elif len(q):
-            row["concentration"] = float(np.exp(np.mean(np.log(q))))
+            row["concentration"] = float(q[0])
             if len(q) > 1:
+                row["concentration"] = float(np.exp(np.mean(np.log(q))))
                 notes.append(f"geometric mean of {len(q)} readings")
             if (cen != "none").any():
                 notes.append(f"{int((cen != 'none').sum())} reading(s) outside the "
