@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import lab_synth as ls
 import numpy as np
-import pandas as pd
 import pytest
 
 from nocilab import schema

@@ -324,12 +324,14 @@ def correlations(derived: pd.DataFrame, binding_donors: pd.DataFrame | None, stu
     fields = list(settings.fields) if settings.fields is not None else \
         [c for c in clinical.columns if c != "donor"]
     missing = [f for f in fields if f not in clinical.columns]
-    if missing:
-        notes.append(f"clinical field(s) {listed(missing)} not numeric or given for no donor: "
-                     "left out")
+    text = (f"[lab.correlations] field(s) {listed(missing)}: not a numeric clinical field of "
+            "the donors" if missing else "")
     fields = [f for f in fields if f in clinical.columns]
     if not fields:
-        raise AnalysisError("the donors have no numeric clinical field to correlate with")
+        raise AnalysisError(text or "the donors have no numeric clinical field to correlate "
+                            "with")
+    if text:
+        notes.append(f"{text}; left out")
     known = set(clinical["donor"])
     pooled = sorted(set(values["donor"]) - known)
     if pooled:
