@@ -205,13 +205,14 @@ def panel_truth(seed: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["analyte", "animal", "study_day", "concentration"])
 
 
-def panel_wells(truth: pd.DataFrame | None = None, *, seed: int = 4) -> pd.DataFrame:
-    """One multiplex export ("plate" PANEL-1): every analyte, samples at 1:2."""
+def panel_wells(truth: pd.DataFrame | None = None, *, seed: int = 4,
+                plate: str = "PANEL-1") -> pd.DataFrame:
+    """One multiplex export (one "plate"): every analyte, samples at 1:2."""
     truth = panel_truth() if truth is None else truth
     rng = np.random.default_rng(seed)
     rows = []
     for analyte, g in truth.groupby("analyte"):
-        rows += plate_rows("PANEL-1", g.assign(dilution=2.0), assay="cytokines",
+        rows += plate_rows(plate, g.assign(dilution=2.0), assay="cytokines",
                            analyte=analyte, unit="pg/mL", standards=PANEL_STANDARDS,
                            rng=rng, import_id=50,
                            truth_4pl=dict(r0=0.0, rinf=3.0, xmid=float(np.log(60.0)),

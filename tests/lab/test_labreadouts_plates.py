@@ -195,3 +195,13 @@ def test_the_study_files_settings_are_used(tmp_path):
     assert (r.clearance.animals["first_day"] == 7).all()
     fit = r.fits[("IGG-d4-1", "human_igg")]
     assert fit.recovery_limits == (85.0, 115.0)
+
+
+def test_an_animal_the_study_does_not_know_is_named(lab_study):
+    w = _plate("IGG-x", [{"animal": "M99", "study_day": 7, "concentration": 200.0,
+                          "dilution": 1000.0}])
+    r = _serum(lab_study, w)
+    assert any("1 animal(s) on the plates have no assignment (not in the study or not "
+               "allocated): M99" in n for n in r.notes["plates"])
+    row = r.derived.iloc[0]
+    assert (row["animal"], row["arm"], row["donor"]) == ("M99", "", "")

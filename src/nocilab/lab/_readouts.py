@@ -325,6 +325,11 @@ def lab_readouts(study, wells: pd.DataFrame | None, cells: pd.DataFrame | None,
         reasons["serum"] = "no serum IgG standard curve could be fitted (failed or excluded)"
     elif serum.empty:
         reasons["serum"] = "the serum IgG plates hold no sample of an animal on a study day"
+    stray = sorted(set(serum["animal"]) | set(cyto["animal"]))
+    stray = [a for a in stray if a not in set(assign_c["animal"])]
+    if stray:
+        notes["plates"].append(f"{len(stray)} animal(s) on the plates have no assignment "
+                               f"(not in the study or not allocated): {fr.listed(stray)}")
     unread = serum["censored"].eq("none") & ~np.isfinite(serum["concentration"].to_numpy(float))
     if unread.any():
         notes["serum"].append(f"{int(unread.sum())} animal-day(s) not read: "
