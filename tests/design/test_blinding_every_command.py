@@ -28,6 +28,7 @@ from _allocation_study import (
 
 from nocilab.cli import app, main
 from nocilab.design.blinding import allocate_study, animal_id_for_codes, assignments
+from nocilab.ingest.labfiles import import_cells, import_plates
 from nocilab.store import Store
 
 
@@ -127,10 +128,18 @@ def blinded(tmp_path_factory):
             for c in codes for t in (1, 2, 3)]
     pd.DataFrame(rows).to_csv(root / "by_code.csv", index=False)
     (root / "pw.txt").write_text("a long enough password 1\n", encoding="utf-8")
-    write_serum_day(root, codes, 5)  # plate layouts name animals by code, as the lab sees them
+    # plate layouts name animals by code and images vials by code, as the lab sees them;
+    # one day's plates and the cells are in the store before any command runs
+    write_serum_day(root, codes, 5)
+    write_serum_day(root, codes, 9, conc=90_000.0)
     with Store.open(study.database_url()) as store:
         vials = sorted(set(assignments(study, store, reveal=False)["vial_code"]))
-    write_cells(root, {f"drg{i}": v for i, v in enumerate(vials)})
+    write_cells(root, {f"drg{i}": v for i, v in enumerate(vials)}, bright=set(vials[:2]))
+    with Store.open(study.database_url()) as store:
+        import_plates(root / "serum_day09.csv", root / "serum_day09_layout.csv", study, store,
+                      assay="serum_igg", actor="lab")
+        import_cells([root / "cells.csv"], root / "images.csv", study, store, actor="lab")
+    write_cells(root, {f"drg{i}b": v for i, v in enumerate(vials)})  # for import-cells
     return study, root, codes, obs
 
 

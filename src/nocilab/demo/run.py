@@ -189,7 +189,13 @@ def _summarise(console: Console, study, derived: pd.DataFrame) -> None:
     """Per outcome and arm: mean at baseline, over days 1-7, and on the outcome's last day.
 
     Fits an 80-column terminal: the outcome is named by its assay when the assay has one.
+    The laboratory rows (serum IgG, cytokines, half-lives) are counted in one line after
+    it: their analysis is in the report.
     """
+    from nocilab.lab import LAB_ASSAYS
+
+    lab = derived[derived["assay"].isin(LAB_ASSAYS)]
+    derived = derived[~derived["assay"].isin(LAB_ASSAYS)]
     table = Table(title="Derived values, mean per arm (simulated)", show_header=True,
                   box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("outcome", "unit", "arm", "baseline", "days 1-7", "last day", "censored"):
@@ -216,3 +222,8 @@ def _summarise(console: Console, study, derived: pd.DataFrame) -> None:
                           m(day.between(1, 7)), m(day == last),
                           str(int((g["censored"] != "none").sum())))
     console.print(table)
+    if len(lab):
+        parts = [f"{n} {a}" for a, n in lab.groupby("assay", sort=False).size().items()]
+        console.print(f"laboratory values in the derived table: {', '.join(parts)} (serum "
+                      "human IgG, cytokines, half-lives; analysed in the report)",
+                      highlight=False)

@@ -17,7 +17,15 @@ import pandas as pd
 
 from nocilab.elisa import SAMPLE_COLUMNS, STANDARD_COLUMNS, PlateResult, analyse_plate
 from nocilab.errors import AssayError
-from nocilab.lab._frames import CYTOKINES, PLATE_ASSAYS, SERUM, join_notes, listed, same_unit
+from nocilab.lab._frames import (
+    CYTOKINES,
+    PLATE_ASSAYS,
+    SERUM,
+    join_notes,
+    listed,
+    same_unit,
+    unit_slug,
+)
 
 CURVE_QC_COLUMNS = (
     "plate", "assay", "analyte", "import_id", "status", "reason", "model", "weights",
@@ -60,6 +68,7 @@ def read_plates(wells: pd.DataFrame, lab) -> PlateReadings:
     readings: list[pd.DataFrame] = []
     fits: dict[tuple[str, str], PlateResult] = {}
     notes: list[str] = []
+    converted: set[tuple[str, str]] = set()
     if wells.empty:
         return PlateReadings(_frame(curves, CURVE_QC_COLUMNS), _frame([], STANDARDS_COLUMNS),
                              _frame([], READING_COLUMNS), fits, ())
@@ -82,7 +91,11 @@ def read_plates(wells: pd.DataFrame, lab) -> PlateReadings:
                 if settings is None:
                     raise AssayError(f"unknown plate assay {assay!r}; expected one of "
                                      f"{', '.join(PLATE_ASSAYS)}")
-                _check_units(g, settings.unit)
+                factor = _unit_factor(g, settings.unit)
+                if factor != 1.0:
+                    g = g.assign(concentration=g["concentration"] * factor)
+                    converted.add((str(g.loc[g["kind"] == "standard", "unit"].iloc[0]),
+                                   settings.unit))
                 res = analyse_plate(_plate_wells(g), model=settings.model,
                                     weights=settings.weights, blank=settings.blank,
                                     recovery_limits=tuple(settings.recovery),
@@ -100,6 +113,9 @@ def read_plates(wells: pd.DataFrame, lab) -> PlateReadings:
             standards.append(res.standards.assign(plate=plate, assay=assay, analyte=analyte))
             readings.append(res.samples.assign(plate=plate, assay=assay, analyte=analyte,
                                                import_id=imp, status="read"))
+    for given, unit in sorted(converted):
+        notes.append(f"standards given in {given} were converted to {unit} (the study file's "
+                     "[lab] unit) before fitting")
     no_animal = wells[(wells["kind"] == "sample") & (wells["animal"].isna()
                                                      | wells["study_day"].isna())]
     if len(no_animal):
@@ -123,13 +139,28 @@ def _stack(parts: list[pd.DataFrame], columns) -> pd.DataFrame:
     return out[list(columns)]
 
 
-def _check_units(g: pd.DataFrame, unit: str) -> None:
+_MASS_PER_VOLUME = {  # grams per millilitre
+    "g_per_ml": 1.0, "mg_per_ml": 1e-3, "ug_per_ml": 1e-6, "ng_per_ml": 1e-9,
+    "pg_per_ml": 1e-12, "g_per_l": 1e-3, "mg_per_l": 1e-6, "ug_per_l": 1e-9,
+    "ng_per_l": 1e-12,
+}
+
+
+def _unit_factor(g: pd.DataFrame, unit: str) -> float:
+    """What the standards' concentrations are multiplied by to be in ``unit``: 1 when
+    they are in it already; a mass concentration (pg/mL ... mg/mL, also per litre) is
+    converted; any other mismatch is a failure with its reason."""
     given = sorted(set(g.loc[g["kind"] == "standard", "unit"]) - {""})
     if len(given) > 1:
         raise AssayError(f"the standards are given in several units ({', '.join(given)})")
-    if given and not same_unit(given[0], unit):
+    if not given or same_unit(given[0], unit):
+        return 1.0
+    a, b = _MASS_PER_VOLUME.get(unit_slug(given[0])), _MASS_PER_VOLUME.get(unit_slug(unit))
+    if a is None or b is None:
         raise AssayError(f"the standards are in {given[0]} but the study file's [lab] "
-                         f"settings say {unit}: set the unit there, or convert the standards")
+                         f"settings say {unit}, and one cannot be converted into the other: "
+                         "set the unit there, or convert the standards")
+    return a / b
 
 
 def _sample_key(animal: object, day: object) -> str:
