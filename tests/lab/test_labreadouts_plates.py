@@ -151,17 +151,32 @@ def test_combining_rules():
         "not read: the standard curve failed")
 
 
-def test_standards_in_another_unit_fail_with_the_reason(lab_study):
+def test_standards_in_another_mass_unit_are_converted_and_others_fail(lab_study):
     from nocilab.model import LabSettings
 
-    w = _plate("IGG-ng", [{"animal": "M01", "study_day": 7, "concentration": 200.0,
-                           "dilution": 1000.0}], unit="ng/mL")
-    p = read_plates(w.pipe(_checked), LabSettings())
-    c = p.curves.iloc[0]
+    samples = [{"animal": "M01", "study_day": 7, "concentration": 200.0, "dilution": 1000.0}]
+    ug = _plate("IGG-ug", samples)
+    std = ug["kind"] == "standard"
+    ng = ug.assign(plate="IGG-ng")
+    ng.loc[std, "concentration"] = ug.loc[std, "concentration"] * 1000.0
+    ng.loc[std, "unit"] = "ng/mL"
+    a = read_plates(ug.pipe(_checked), LabSettings())
+    b = read_plates(ng.pipe(_checked), LabSettings())
+    assert b.curves.iloc[0]["status"] == "fitted"
+    # the same plate, its standards in ng/mL: the same concentrations in ug/mL
+    np.testing.assert_allclose(b.readings["concentration"], a.readings["concentration"],
+                               rtol=1e-6)
+    assert b.curves.iloc[0]["lloq"] == pytest.approx(a.curves.iloc[0]["lloq"], rel=1e-12)
+    assert b.notes == ("standards given in ng/mL were converted to ug/mL (the study file's "
+                       "[lab] unit) before fitting",)
+    iu = ug.assign(plate="IGG-IU")
+    iu.loc[std, "unit"] = "IU/mL"
+    c = read_plates(iu.pipe(_checked), LabSettings()).curves.iloc[0]
     assert c["status"] == "failed"
-    assert c["reason"] == ("the standards are in ng/mL but the study file's [lab] settings "
-                           "say ug/mL: set the unit there, or convert the standards")
-    odd = w.assign(assay="western_blot")
+    assert c["reason"] == ("the standards are in IU/mL but the study file's [lab] settings "
+                           "say ug/mL, and one cannot be converted into the other: set the "
+                           "unit there, or convert the standards")
+    odd = ug.assign(assay="western_blot")
     c = read_plates(odd.pipe(_checked), LabSettings()).curves.iloc[0]
     assert c["status"] == "failed" and "unknown plate assay 'western_blot'" in c["reason"]
 
