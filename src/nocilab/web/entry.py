@@ -118,13 +118,15 @@ def _animal_context(request: Request, assay: str, day: int, code: str, *,
         "token": bench.entry_token(), "error": error, "saved": saved,
         "following": _next_animal(animals, code), "series": "", "typed": {},
     }
-    values = bench.reading_value(study, store, assay, day, code)
-    ctx["day_value"] = _values_shown(values["day"])
+    ctx["day_value"] = _values_shown(bench.reading_value(study, store, assay, day, code)["day"])
+    # each stored series' own value, all from one call of the calculator
+    trial_values = (bench.trial_values(study, assay, day, animal.readings)
+                    if form.kind == "series" else {})
     if form.kind == "series":
         if saved is not None:
             stored = animal.readings.get(saved.trial, {})
-            ctx["trial_value"] = _values_shown(bench.reading_value(
-                study, store, assay, day, code, values=stored)["trial"])
+            ctx["trial_value"] = (_values_shown(trial_values[saved.trial])
+                                  if saved.trial in trial_values else [])
             ctx.update(_series_context(study, assay, stored.get("xo_series", "")))
         elif trial is not None:
             ctx.update(_series_context(study, assay, series))
@@ -134,9 +136,7 @@ def _animal_context(request: Request, assay: str, day: int, code: str, *,
         {"trial": t, "ids": animal.observation_ids.get(t, {}),
          "reading": {labels.get(q, q.replace("_", " ")): v
                      for q, v in sorted(animal.readings[t].items())},
-         "value": _values_shown(bench.reading_value(study, store, assay, day, code,
-                                                    values=animal.readings[t])["trial"])
-         if form.kind == "series" else []}
+         "value": _values_shown(trial_values[t]) if t in trial_values else []}
         for t in sorted(animal.readings)]
     return ctx
 
