@@ -45,10 +45,12 @@ from nocilab.store import _allocation as sa_alloc
 from nocilab.store._audit import canonical_json
 
 __all__ = [
+    "AnimalSession",
     "EntryField",
     "EntryForm",
     "EntryResult",
     "SessionAnimal",
+    "animal_session",
     "correct_reading",
     "entry_form",
     "enter_reading",
@@ -288,10 +290,16 @@ def session_animals(study, store, assay: str, study_day: int) -> list[SessionAni
     _check_session(study, assay, study_day)
     roster = _roster(study, store)
     form = entry_form(assay, study.assay_settings(assay))
-    readings, ids = _stored_readings(_stored(store, assay, study_day))
+    return _animals(roster, form, study_day, _stored(store, assay, study_day))
+
+
+def _animals(roster: _Roster, form: EntryForm, study_day: int,
+             obs: pd.DataFrame) -> list[SessionAnimal]:
+    """The animals of a session in testing order, from the session's observations."""
+    readings, ids = _stored_readings(obs)
     need = set(form.quantities)
     out = []
-    for i, code in enumerate(roster.order(assay, study_day)):
+    for i, code in enumerate(roster.order(form.assay, study_day)):
         animal = roster.animal_of[code]
         out.append(_session_animal(i + 1, code, animal, roster, form, need,
                                    readings.get(animal, {}), ids.get(animal, {})))
@@ -453,12 +461,6 @@ def enter_reading(study, store, *, code: str, assay: str, study_day: int, trial:
     payload = canonical_json({"assay": assay, "day": study_day, "code": code, "trial": trial,
                               "values": clean, "token": token})
     sha = hashlib.sha256(f"nocilab web entry v1\n{payload}".encode()).hexdigest()
-    readings, ids = _animal_readings(store, animal, assay, study_day)
-    if trial in readings:  # this form sent again, or another one stored it first
-        earlier = _sent_before(store, sha, code, assay, study_day, trial, ids)
-        if earlier is None:
-            raise _already(source, ids, trial)
-        return earlier
     cells = [{"animal": code, "study_day": study_day, "trial": trial, "assay": assay,
               "quantity": q, "raw": v, "where": f"{source}, {q}", "_day_where": source,
               "_animal_where": source, "_trial_where": source} for q, v in clean.items() if v]
@@ -468,26 +470,37 @@ def enter_reading(study, store, *, code: str, assay: str, study_day: int, trial:
             # insert is checked against the stored readings of its own animal and assay
             # (the importer's checks compare readings of one animal, day, assay and trial)
             stored = store.observations(current_only=False, assay=assay, animal=animal, tx=tx)
-            rows, problems = check_reading(study, stored, cells,
-                                           animal_codes=roster.animal_of)
-            if problems:
-                raise ReadingProblems(source, problems)
-            result = store.import_observations(
-                rows[list(OBSERVATION_ROWS)], file_name=source, file_sha256=sha, actor=actor,
-                detail=json.dumps({"source": "web", "session": f"{assay}:{study_day}"}), tx=tx)
+            current = stored[stored["superseded_by"].isna() & ~stored["deleted"]
+                             & (stored["study_day"] == study_day)]
+            readings, ids = _stored_readings(current)
+            result = None
+            if trial not in readings.get(animal, {}):
+                rows, problems = check_reading(study, stored, cells,
+                                               animal_codes=roster.animal_of)
+                if problems:
+                    raise ReadingProblems(source, problems)
+                result = store.import_observations(
+                    rows[list(OBSERVATION_ROWS)], file_name=source, file_sha256=sha,
+                    actor=actor, tx=tx,
+                    detail=json.dumps({"source": "web", "session": f"{assay}:{study_day}"}))
     except (StoreError, ReadingProblems):
         # another form (or this one, sent twice at once) may have stored this reading
         # since the page was read
-        readings, ids = _animal_readings(store, animal, assay, study_day)
-        if trial in readings:
-            earlier = _sent_before(store, sha, code, assay, study_day, trial, ids)
+        again, ids_again = _animal_readings(store, animal, assay, study_day)
+        if trial in again:
+            earlier = _sent_before(store, sha, code, assay, study_day, trial, ids_again)
             if earlier is None:
-                raise _already(source, ids, trial) from None
+                raise _already(source, ids_again, trial) from None
             return earlier
         raise
-    _readings, ids = _animal_readings(store, animal, assay, study_day)
+    if result is None:  # stored already: this form sent again, or another one first
+        earlier = _sent_before(store, sha, code, assay, study_day, trial, ids.get(animal, {}))
+        if earlier is None:
+            raise _already(source, ids.get(animal, {}), trial)
+        return earlier
+    _readings, ids_now = _animal_readings(store, animal, assay, study_day)
     return EntryResult(code, assay, study_day, trial, result.import_id, result.n_inserted,
-                       result.already_imported, ids.get(trial, {}))
+                       result.already_imported, ids_now.get(trial, {}))
 
 
 def _sent_before(store, sha: str, code: str, assay: str, study_day: int, trial: int,
@@ -604,6 +617,77 @@ def reading_value(study, store, assay: str, study_day: int, code: str, *,
         day = derived[(derived["assay"] == assay) & (derived["study_day"] == study_day)]
         out["day"] = day[_VALUE_COLUMNS].reset_index(drop=True)
     return out
+
+
+@dataclass(frozen=True)
+class AnimalSession:
+    """What the bench shows of one animal in a session (:func:`animal_session`).
+
+    ``animals`` is the session in testing order (:func:`session_animals`), ``animal``
+    the one asked for; ``day_value`` and ``trial_values`` are the ``day`` frame of
+    :func:`reading_value` and, for an X/O series, each stored reading's own value
+    (:func:`trial_values`; empty for numeric assays).
+    """
+
+    animals: list[SessionAnimal]
+    animal: SessionAnimal
+    day_value: pd.DataFrame
+    trial_values: dict[int, pd.DataFrame]
+
+
+def animal_session(study, store, assay: str, study_day: int, code: str) -> AnimalSession:
+    """One animal of a session with its values, from one read of the session's readings.
+
+    The same as :func:`session_animals`, :func:`reading_value` (``day``) and
+    :func:`trial_values`; the day's value and the series' own values go through the
+    assay's calculator in one call.
+
+    Raises DesignError when the session is not scheduled, the study not allocated or the
+    code unknown.
+    """
+    _check_session(study, assay, study_day)
+    roster = _roster(study, store)
+    animal_id = _animal_of(study, roster, code)
+    settings = study.assay_settings(assay)
+    form = entry_form(assay, settings)
+    obs = _stored(store, assay, study_day)
+    animals = _animals(roster, form, study_day, obs)
+    animal = next(a for a in animals if a.code == code)
+    series = animal.readings if form.kind == "series" else {}
+    if assay == "grip" and getattr(settings, "per_body_weight", False):
+        day = reading_value(study, store, assay, study_day, code)["day"]
+        return AnimalSession(animals, animal, day, trial_values(study, assay, study_day,
+                                                                  series))
+    mine = obs[obs["animal"] == animal_id]
+    try:
+        day, trials = _values(study, assay, study_day, animal_id, mine, series)
+    except AssayError:  # a stored reading the assay refuses: named one by one
+        day = reading_value(study, store, assay, study_day, code)["day"]
+        trials = trial_values(study, assay, study_day, series)
+    return AnimalSession(animals, animal, day, trials)
+
+
+def _values(study, assay: str, study_day: int, animal: str, obs: pd.DataFrame,
+            series: dict[int, dict[str, str]]) -> tuple[pd.DataFrame, dict[int, pd.DataFrame]]:
+    """The day's value of one animal's readings ``obs`` and each reading of ``series``
+    alone, from one call of the assay's calculator (each reading as an animal of its
+    own beside the day's readings)."""
+    from nocilab.derive import readings_frame
+
+    day_readings = readings_frame(obs, assay) if not obs.empty else pd.DataFrame()
+    label = {t: f"{animal} trial {t}" for t, values in series.items() if values}
+    alone = [{"animal": label[t], "study_day": study_day, "trial": 1,
+              **{q: _as_value(q, v) for q, v in series[t].items()}} for t in sorted(label)]
+    parts = [p for p in (day_readings, pd.DataFrame(alone)) if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=_VALUE_COLUMNS), {}
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    derived = derive_readings(assay, frame, study.assay_settings(assay))
+    derived = derived.astype({"bound": float})
+    day = derived[derived["animal"] == animal].sort_values("outcome", kind="stable")
+    trials = {t: derived.loc[derived["animal"] == name, _VALUE_COLUMNS].reset_index(drop=True)
+              for t, name in label.items()}
+    return day[_VALUE_COLUMNS].reset_index(drop=True), trials
 
 
 def trial_values(study, assay: str, study_day: int,

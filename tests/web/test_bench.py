@@ -176,11 +176,20 @@ def test_the_values_shown_are_the_derived_tables(tmp_path):
         for assay, day in (("paw_pressure", -1), ("von_frey", -1), ("grip", -1), ("grip", 2),
                            ("body_weight", -1), ("paw_pressure", 2)):
             for code in codes[:3]:
-                shown = bench.reading_value(study, store, assay, day, code)["day"]
                 expected = _derived_rows(study, store, assay, day, code)
-                assert len(shown) == len(expected)
-                if len(expected):
-                    pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
+                view = bench.animal_session(study, store, assay, day, code)
+                assert view.animal == bench.session_animal(study, store, assay, day, code)
+                assert view.animals == bench.session_animals(study, store, assay, day)
+                for shown in (bench.reading_value(study, store, assay, day, code)["day"],
+                              view.day_value):
+                    assert len(shown) == len(expected)
+                    if len(expected):
+                        pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
+                series = view.animal.readings if assay == "von_frey" else {}
+                alone = bench.trial_values(study, assay, day, series)
+                assert view.trial_values.keys() == alone.keys()
+                for trial, frame in alone.items():
+                    pd.testing.assert_frame_equal(view.trial_values[trial], frame)
         animal = bench.session_animal(study, store, "von_frey", -1, codes[0])
         alone = bench.trial_values(study, "von_frey", -1, animal.readings)
         assert sorted(alone) == [1, 2]

@@ -107,21 +107,16 @@ def _animal_context(request: Request, assay: str, day: int, code: str, *,
                     series: str = "", saved: bench.EntryResult | None = None,
                     error: str = "") -> dict[str, Any]:
     study, store, form = _session(request, assay, day)
-    animals = bench.session_animals(study, store, assay, day)
-    animal = next((a for a in animals if a.code == code), None)
-    if animal is None:
-        bench.session_animal(study, store, assay, day, code)  # raises: unknown code
-    assert animal is not None
+    view = bench.animal_session(study, store, assay, day, code)
+    animals, animal = view.animals, view.animal
     trial = saved.trial if saved is not None else animal.next_trial
     ctx: dict[str, Any] = {
         "assay": assay, "day": day, "form": form, "animal": animal, "trial": trial,
         "token": bench.entry_token(), "error": error, "saved": saved,
         "following": _next_animal(animals, code), "series": "", "typed": {},
     }
-    ctx["day_value"] = _values_shown(bench.reading_value(study, store, assay, day, code)["day"])
-    # each stored series' own value, all from one call of the calculator
-    trial_values = (bench.trial_values(study, assay, day, animal.readings)
-                    if form.kind == "series" else {})
+    ctx["day_value"] = _values_shown(view.day_value)
+    trial_values = view.trial_values  # each stored series' own value
     if form.kind == "series":
         if saved is not None:
             stored = animal.readings.get(saved.trial, {})
