@@ -16,7 +16,8 @@ from nocilab.errors import StoreError
 from nocilab.store import _migrate, _observations, _read, _verify
 from nocilab.store import _tables as t
 from nocilab.store._audit import AuditReport, canonical_json
-from nocilab.store._engine import WRITE_OPTION, make_engine, parse_url, shown, sqlite_file
+from nocilab.store._engine import (WRITE_OPTION, make_engine, one_writer, parse_url, shown,
+                                   sqlite_file)
 from nocilab.store._observations import ImportResult
 from nocilab.store._transaction import Transaction, require_text
 
@@ -143,7 +144,7 @@ class Store:
         """
         self._check_open()
         try:
-            with self._engine.connect() as conn:
+            with one_writer(self._engine, self.url), self._engine.connect() as conn:
                 conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
                     tx = Transaction(conn, self)
