@@ -361,12 +361,14 @@ def demo(
 
 
 def _register_commands() -> None:
-    from nocilab import cli_analysis, cli_design, cli_elisa, cli_lab, cli_power, cli_users, cli_web
+    from nocilab import (cli_analysis, cli_design, cli_elisa, cli_lab, cli_plates, cli_power,
+                         cli_users, cli_web)
 
     cli_analysis.register(app)
     cli_design.register(app)
     cli_elisa.register(app)
     cli_lab.register(app)
+    cli_plates.register(app)
     cli_power.register(app)
     cli_users.register(app)
     cli_web.register(app)

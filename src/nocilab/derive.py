@@ -203,9 +203,20 @@ def derive_table(study: Study, store) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns of :data:`nocilab.schema.DERIVED` plus ``n_trials`` and ``note``.
+        Columns of :data:`nocilab.schema.DERIVED` plus ``n_trials`` and ``note``. After
+        the behavioural rows come the laboratory ones (:func:`nocilab.lab.lab_derived_rows`:
+        ``serum_igg`` ``human_igg_ug_per_ml``, ``cytokines`` ``il6_pg_per_ml`` ...,
+        ``clearance`` ``half_life_days``), read from the plates not excluded.
     """
     from nocilab.design.blinding import assignments
+    from nocilab.lab import lab_derived_rows
 
-    return derive_observations(store.observations(), study,
-                               assignments=assignments(study, store, reveal=True))
+    assign = assignments(study, store, reveal=True)
+    derived = derive_observations(store.observations(), study, assignments=assign)
+    wells = store.plate_wells()
+    if wells.empty:
+        return derived
+    lab = lab_derived_rows(study, wells, None, None, assign)
+    if lab.empty:
+        return derived
+    return pd.concat([derived, lab], ignore_index=True)

@@ -29,7 +29,8 @@ def test_demo_writes_a_complete_study(demo_dir):
         assert (demo_dir / name).is_file(), name
     derived = pd.read_csv(demo_dir / "derived.csv")
     assert set(derived["assay"]) == {"paw_pressure", "cold_plate", "von_frey", "grip", "activity",
-                                     "body_weight", "ienfd"}
+                                     "body_weight", "ienfd", "serum_igg", "clearance",
+                                     "cytokines"}
     assert derived["animal"].nunique() == 42
     assert derived["donor"].nunique() == 14
     # the simulated patient IgG lowers paw-pressure thresholds after injection
@@ -141,10 +142,14 @@ def test_demo_summary_fits_80_columns(tmp_path):
     buf = io.StringIO()
     run_demo(tmp_path / "d", console=Console(file=buf, width=80), analyze=False)
     text = buf.getvalue()
-    table = text[text.index("Derived values"):text.index("raw values imported")]
+    table = text[text.index("Derived values"):text.index("laboratory values")]
     assert "…" not in table  # nothing cut
     for outcome in ("paw_pressure", "von_frey", "cold_plate", "body_weight", "ienfd", "grip"):
         assert outcome in table
+    assert "serum_igg" not in table and "cytokines" not in table  # counted after it
+    lab = text[text.index("laboratory values"):text.index("imported; audit chain")]
+    for assay in ("serum_igg", "clearance", "cytokines"):
+        assert assay in lab
 
 
 def test_derive_counts_outcomes_per_assay(demo_dir, tmp_path, capsys):
@@ -152,7 +157,8 @@ def test_derive_counts_outcomes_per_assay(demo_dir, tmp_path, capsys):
     derived = pd.read_csv(tmp_path / "d.csv")
     assert code == 0
     assert f"({len(derived[['assay', 'outcome']].drop_duplicates())} outcomes" in out
-    assert "(7 outcomes" in out
+    # seven behavioural outcomes, serum human IgG, the half-life and six cytokines
+    assert "(15 outcomes" in out
 
 
 def test_unknown_study_file_is_a_clear_error(tmp_path, capsys):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer.main
+from _lab_files import write_cells, write_serum_day
 from _allocation_study import (
     ARMS,
     FAST_KDF,
@@ -26,7 +27,8 @@ from _allocation_study import (
 )
 
 from nocilab.cli import app, main
-from nocilab.design.blinding import allocate_study, animal_id_for_codes
+from nocilab.design.blinding import allocate_study, animal_id_for_codes, assignments
+from nocilab.ingest.labfiles import import_cells, import_plates
 from nocilab.store import Store
 
 
@@ -53,6 +55,8 @@ def _reads_a_study(command: object) -> bool:
     return False
 
 
+IMPORT_PLATES = ["import-plates", "{study}", "{root}/serum_day05.csv", "--layout",
+                 "{root}/serum_day05_layout.csv", "--assay", "serum_igg"]
 ADD_BEA = ["users", "add", "{study}", "bea", "--role", "experimenter", "--password-file",
            "{root}/pw.txt"]  # refused after the first time: already there
 
@@ -73,6 +77,16 @@ RUNS: dict[str, list[list[str]]] = {
     "history": [["history", "{study}", "{obs}"]],
     "import": [["import", "{study}", "{root}/by_code.csv", "--assay", "paw_pressure",
                 "-q", "force_g", "--trial", "trial"]],
+    "import-plates": [IMPORT_PLATES],
+    "import-cells": [["import-cells", "{study}", "{root}/cells.csv", "--images",
+                      "{root}/images.csv"]],
+    "plates": [IMPORT_PLATES, ["plates", "{study}"], ["plates", "{study}", "--out",
+                                                      "{out}/plates.csv"]],
+    "exclude-plate": [IMPORT_PLATES, ["exclude-plate", "{study}", "serum_day05:1", "--reason",
+                                      "bubbles"]],
+    "include-plate": [IMPORT_PLATES, ["exclude-plate", "{study}", "serum_day05:2", "--reason",
+                                      "bubbles"],
+                      ["include-plate", "{study}", "serum_day05:2", "--reason", "re-read"]],
     "observations": [["observations", "{study}"], ["observations", "{study}", "--out",
                                                   "{out}/obs.csv"]],
     "power": [["power", "--from", "{study}", "--outcome", "paw_pressure.threshold_g",
@@ -114,6 +128,18 @@ def blinded(tmp_path_factory):
             for c in codes for t in (1, 2, 3)]
     pd.DataFrame(rows).to_csv(root / "by_code.csv", index=False)
     (root / "pw.txt").write_text("a long enough password 1\n", encoding="utf-8")
+    # plate layouts name animals by code and images vials by code, as the lab sees them;
+    # one day's plates and the cells are in the store before any command runs
+    write_serum_day(root, codes, 5)
+    write_serum_day(root, codes, 9, conc=90_000.0)
+    with Store.open(study.database_url()) as store:
+        vials = sorted(set(assignments(study, store, reveal=False)["vial_code"]))
+    write_cells(root, {f"drg{i}": v for i, v in enumerate(vials)}, bright=set(vials[:2]))
+    with Store.open(study.database_url()) as store:
+        import_plates(root / "serum_day09.csv", root / "serum_day09_layout.csv", study, store,
+                      assay="serum_igg", actor="lab")
+        import_cells([root / "cells.csv"], root / "images.csv", study, store, actor="lab")
+    write_cells(root, {f"drg{i}b": v for i, v in enumerate(vials)})  # for import-cells
     return study, root, codes, obs
 
 

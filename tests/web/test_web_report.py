@@ -199,3 +199,10 @@ def test_only_analysts_and_admins_reach_the_report(entered, client_as):
             assert client.get(url).status_code == 403, (role, url)
         assert "/report" not in client.get("/").text.split("<main>")[0]  # not in the menu
     assert client_as("admin").get("/report/files/report.html").status_code == 200
+
+
+def test_a_window_typed_on_the_page_is_reported_as_such(entered):
+    run_report(entered, window="1,2")
+    text = (_report_folder(entered) / "blinded" / "report.html").read_text(encoding="utf-8")
+    assert "days 1-2, from the report page (window 1,2)" in text
+    assert "from the command line" not in text

@@ -98,6 +98,9 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
                                      actor="nocilab-demo")
                 n_values += report.n_readings
                 progress.advance(t)
+            t = progress.add_task("importing the lab's plates and cell tables", total=1)
+            n_wells, n_cells = import_demo_lab(sim, study, store, out, seed=seed)
+            progress.update(t, completed=1)
             t = progress.add_task("deriving values", total=1)
             derived = derive_table(study, store)
             from nocilab.ingest import write_table
@@ -113,9 +116,11 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
                 page = analyze_study(study, store, out / "report")
                 progress.update(t, completed=1)
     _summarise(console, study, derived)
-    console.print(f"{n_values} raw values imported; audit chain "
+    console.print(f"{n_values} raw values, {n_wells} plate wells and {n_cells} binding cells "
+                  "imported; audit chain "
                   f"{'[green]intact[/]' if audit.ok else '[red]BROKEN[/]'} ({audit.n_events} events)")
-    console.print(f"study folder: {out}  (study.toml, raw/, nocilab.sqlite, derived.csv)")
+    console.print(f"study folder: {out}  (study.toml, raw/ with raw/lab/, nocilab.sqlite, "
+                  "derived.csv)", highlight=False)
     if analyze:
         console.print(f"report: {page}  (open it in a browser; every number is in report/results/)",
                       highlight=False)
@@ -127,6 +132,28 @@ def run_demo(out: Path, *, seed: int = 20210701, force: bool = False,
         console.print(f"  {name:<18} {role:<13} {password}", highlight=False)
     console.print(f"done in {time.perf_counter() - start:.1f} s")
     return derived
+
+
+def import_demo_lab(sim: SimulatedStudy, study, store, out: Path, *, seed: int
+                    ) -> tuple[int, int]:
+    """Write the simulated lab files (serum ELISA plates, cytokine panel, binding cells)
+    and import them as a lab would; returns the wells and cells imported."""
+    from nocilab.demo.lab import QUPATH_COLUMNS, simulate_lab, write_lab_files
+    from nocilab.ingest.labfiles import import_cells, import_plates
+
+    files = write_lab_files(simulate_lab(sim, seed=seed), out)
+    serum = files["serum"]
+    n_wells = 0
+    for export, layout in zip(serum[::2], serum[1::2], strict=True):
+        n_wells += import_plates(export, layout, study, store, assay="serum_igg",
+                                 actor="nocilab-demo").n_wells
+    export, layout = files["cytokines"]
+    n_wells += import_plates(export, layout, study, store, assay="cytokines",
+                             actor="nocilab-demo").n_wells
+    cells, images = files["binding"]
+    reports = import_cells([cells], images, study, store, actor="nocilab-demo",
+                           **QUPATH_COLUMNS)
+    return n_wells, sum(r.n_cells for r in reports)
 
 
 DEMO_ACCOUNTS = (("demo-admin", "admin"), ("demo-experimenter", "experimenter"),
@@ -162,7 +189,13 @@ def _summarise(console: Console, study, derived: pd.DataFrame) -> None:
     """Per outcome and arm: mean at baseline, over days 1-7, and on the outcome's last day.
 
     Fits an 80-column terminal: the outcome is named by its assay when the assay has one.
+    The laboratory rows (serum IgG, cytokines, half-lives) are counted in one line after
+    it: their analysis is in the report.
     """
+    from nocilab.lab import LAB_ASSAYS
+
+    lab = derived[derived["assay"].isin(LAB_ASSAYS)]
+    derived = derived[~derived["assay"].isin(LAB_ASSAYS)]
     table = Table(title="Derived values, mean per arm (simulated)", show_header=True,
                   box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("outcome", "unit", "arm", "baseline", "days 1-7", "last day", "censored"):
@@ -189,3 +222,8 @@ def _summarise(console: Console, study, derived: pd.DataFrame) -> None:
                           m(day.between(1, 7)), m(day == last),
                           str(int((g["censored"] != "none").sum())))
     console.print(table)
+    if len(lab):
+        parts = [f"{n} {a}" for a, n in lab.groupby("assay", sort=False).size().items()]
+        console.print(f"laboratory values in the derived table: {', '.join(parts)} (serum "
+                      "human IgG, cytokines, half-lives; analysed in the report)",
+                      highlight=False)

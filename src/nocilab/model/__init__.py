@@ -10,6 +10,7 @@ are in :mod:`nocilab.model.settings`; the ``[analysis]`` table is
 
 from nocilab.model._analysis import AnalysisSettings
 from nocilab.model._errors import problems_from_validation_error
+from nocilab.model._lab import LabSettings
 from nocilab.model._records import (
     Animal,
     Arm,
@@ -35,6 +36,7 @@ __all__ = [
     "Donor",
     "Dosing",
     "ImportMapping",
+    "LabSettings",
     "Preparation",
     "Reporting",
     "STUDY_FILE",

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from nocilab.errors import Problem
 from nocilab.model._analysis import AnalysisSettings, load_analysis
+from nocilab.model._lab import LabSettings
 from nocilab.model._errors import id_part, join_path, problems_from_validation_error
 from nocilab.model._records import (
     Animal,
@@ -34,7 +35,7 @@ from nocilab.model.settings import ASSAY_SETTINGS, VonFreySettings
 
 SECTIONS = (
     "study", "arms", "donors", "preparations", "dosing", "animals", "schedule", "assays",
-    "mappings", "reporting", "analysis",
+    "mappings", "reporting", "analysis", "lab",
 )
 REQUIRED = ("study", "arms", "preparations", "dosing")
 BUILTIN_FILAMENT_SETS = ("mouse", "rat")
@@ -57,6 +58,7 @@ class Parts:
     assays: dict[str, BaseModel] = field(default_factory=dict)
     mappings: dict[str, ImportMapping] = field(default_factory=dict)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    lab: LabSettings = field(default_factory=LabSettings)
 
 
 def expected_one_of(names: Iterable[str], *, limit: int = 12) -> str:
@@ -122,6 +124,7 @@ class _Validator:
         self.assays()
         self.mappings()
         self.analysis()
+        self.lab()
         return self.parts, self.problems
 
     def table(self, key: str) -> Mapping[str, Any] | None:
@@ -168,6 +171,13 @@ class _Validator:
             self.problems += problems
             if found is not None:
                 self.parts.analysis = found
+
+    def lab(self) -> None:
+        raw = self.table("lab")
+        if raw is not None:
+            found = self.validate(LabSettings, raw, "lab")
+            if found is not None:
+                self.parts.lab = found
 
     def records(self, section: str, model: type[Record]) -> dict[str, Any]:
         raw = self.data.get(section, [])

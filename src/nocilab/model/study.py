@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from nocilab.errors import Problem, StudyFileError
 from nocilab.model._analysis import AnalysisSettings, study_window
+from nocilab.model._lab import LabSettings
 from nocilab.model._records import Animal, Arm, Donor, Dosing, Preparation, Reporting, StudyInfo
 from nocilab.model._validate import validate_study_data
 from nocilab.model.mapping import ImportMapping
@@ -80,6 +81,7 @@ class Study:
     mappings: dict[str, ImportMapping]
     reporting: Reporting = field(default_factory=Reporting)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    lab: LabSettings = field(default_factory=LabSettings)
     _arm: dict[str, Arm] = field(init=False, repr=False, compare=False)
     _donor: dict[str, Donor] = field(init=False, repr=False, compare=False)
     _prep: dict[str, Preparation] = field(init=False, repr=False, compare=False)
@@ -303,4 +305,5 @@ def load_study(path: str | os.PathLike[str]) -> Study:
         mappings=dict(parts.mappings),
         reporting=parts.reporting,
         analysis=parts.analysis,
+        lab=parts.lab,
     )

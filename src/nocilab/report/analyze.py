@@ -25,7 +25,7 @@ DEFAULT_DIRECTIONS = {
 
 def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", posttest: str = "sidak",
                   window: tuple[int, int | None] | None = None, window_option: str = "--window",
-                  blinded: bool = False, directions: dict[str, str] | None = None,
+                  window_given_on: str = "command line", blinded: bool = False, directions: dict[str, str] | None = None,
                   outcomes: Sequence[str] | None = None, scale: str | None = None) -> Path:
     """Analyse every outcome of a study and write the report folder; return report.html.
 
@@ -86,7 +86,7 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
     baseline_days = tuple(sorted(d for d in derived["study_day"].unique() if d < 0))
     dirs = dict(DEFAULT_DIRECTIONS)
     dirs.update(directions or {})
-    win = choose_window(command_line=window, option=window_option,
+    win = choose_window(command_line=window, option=window_option, given_on=window_given_on,
                         study_window=study.analysis_window())
     if scale is None:
         logs = study.analysis.log_outcomes
@@ -98,6 +98,8 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
     analysis = analyze_table(derived, control=control, baseline_days=baseline_days, baseline=baseline,
                              posttest=posttest, directions=dirs, auc_window=win,
                              log_outcomes=logs, log_source=log_source)
+    lab = _lab_readouts(study, store, derived, assign, control=control,
+                        blinded=(state == "blinded"), window=win)
     audit = store.verify_audit()
     imports = store.imports()
     seeds = []
@@ -114,8 +116,22 @@ def analyze_study(study: Study, store, out: Path, *, baseline: str = "raw", post
         dosing_days=tuple(study.dosing.days), imports=imports,
         audit_head=f"{audit.head_hash} ({audit.n_events} events, {'intact' if audit.ok else 'BROKEN'})",
         allocation=allocation_text, blinding=blinding_text, blinded=(state == "blinded"),
-        posttest=posttest, seed="; ".join(seeds), selection=selection)
+        posttest=posttest, seed="; ".join(seeds), selection=selection, lab=lab)
     return write_report(inputs, Path(out))
+
+
+def _lab_readouts(study: Study, store, derived: pd.DataFrame, assign: pd.DataFrame, *,
+                  control: str, blinded: bool, window):
+    """The laboratory readouts of the study (plates, binding), or None without any."""
+    from nocilab.lab import lab_readouts
+    from nocilab.report.lab_report import has_lab_data
+
+    wells = store.plate_wells(include_excluded=True)
+    cells = store.binding_cells()
+    if not has_lab_data(wells, cells):
+        return None
+    return lab_readouts(study, wells, cells, store.binding_images(), derived, assign,
+                        control=control, blinded=blinded, window=window)
 
 
 def select_outcomes(frame: pd.DataFrame, names: Sequence[str], *, what: str,

@@ -72,6 +72,7 @@ class ReportInputs:
     posttest: str = "sidak"
     seed: str = ""
     selection: str = ""  # the outcomes chosen with --outcome ("" : every outcome)
+    lab: Any = None  # nocilab.lab.LabReadouts, or None: no plates and no binding cells
 
 
 def _title(assay: str, outcome: str, unit: str) -> tuple[str, str]:
@@ -520,6 +521,13 @@ def write_report(inputs: ReportInputs, out: Path, *, workers: int | None = None)
     for section, figures in zip(sections, draw_all(jobs, workers=workers), strict=True):
         section["figures"] = figures
     methods = _methods(inputs)
+    if inputs.lab is not None:
+        from nocilab.lab import lab_methods, lab_tables
+        from nocilab.report.lab_report import lab_sections
+
+        sections += lab_sections(inputs.lab, fig_dir, arm_labels=inputs.arm_labels)
+        tables.update(lab_tables(inputs.lab))
+        methods += lab_methods(inputs.lab, inputs.study)
     arrive = arrive_checklist(inputs.study, derived=inputs.derived, allocation=inputs.allocation,
                               blinding=inputs.blinding, statistics=methods[2] if len(methods) > 2 else "",
                               blinded=inputs.blinded)

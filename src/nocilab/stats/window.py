@@ -23,7 +23,7 @@ from nocilab.errors import AnalysisError
 DEFAULT_WINDOW: tuple[int, None] = (1, None)
 """Day 1 (the day after the first injection) to the last day an outcome was measured."""
 
-SOURCES = ("command line", "study file", "default", "given")
+SOURCES = ("command line", "report page", "study file", "default", "given")
 """Where a window came from; ``given``: passed to a function as a plain pair."""
 
 
@@ -65,8 +65,8 @@ class AnalysisWindow:
     def describe(self) -> str:
         """The window and why it was used, for the report."""
         where = f" ({self.detail})" if self.detail else ""
-        if self.source == "command line":
-            return f"{self.days_text()}, from the command line{where}"
+        if self.source in ("command line", "report page"):
+            return f"{self.days_text()}, from the {self.source}{where}"
         if self.source == "study file":
             return f"{self.days_text()}, from the study file{where}"
         if self.source == "given":
@@ -116,7 +116,7 @@ def parse_window(text: str, *, option: str = "--window") -> tuple[int, int | Non
 
 
 def choose_window(*, command_line: tuple[int, int | None] | None = None,
-                  option: str = "--window",
+                  option: str = "--window", given_on: str = "command line",
                   study_window: tuple[tuple[int, int], str] | None = None) -> AnalysisWindow:
     """The window of an analysis: the command line's, else the study file's, else the
     default.
@@ -127,13 +127,15 @@ def choose_window(*, command_line: tuple[int, int | None] | None = None,
         ``(first, last)`` given on the command line (``last`` None: the last day), or None.
     option
         How it was given, for the report (e.g. ``--window 1,14``).
+    given_on
+        Where it was given: ``"command line"`` or ``"report page"`` (the web app).
     study_window
         The study file's window and the key that gave it
         (:meth:`nocilab.model.Study.analysis_window`), or None.
     """
     if command_line is not None:
         first, last = command_line
-        return AnalysisWindow(first=first, last=last, source="command line", detail=option)
+        return AnalysisWindow(first=first, last=last, source=given_on, detail=option)
     if study_window is not None:
         (first, last), key = study_window
         return AnalysisWindow(first=first, last=last, source="study file", detail=key)

@@ -15,13 +15,16 @@ Modules:
 - ``_verify``        what :meth:`Store.verify_audit` detects, and what it cannot.
 - ``_tables``        the schema as SQLAlchemy Core tables.
 - ``_allocation``    the design layer's tables: allocation runs, encrypted keys, codes.
+- ``_labdata``       plate wells, plate exclusions, binding cells and their events.
 - ``_users``         accounts (username, role, password hash, disabled) and their events.
 - ``_migrate``       Alembic from code; ``_engine`` engines and SQLite transactions.
 """
 
 from nocilab.store import _allocation  # noqa: F401  (registers the allocation tables)
+from nocilab.store import _labdata  # noqa: F401  (registers the plate and binding tables)
 from nocilab.store import _users  # noqa: F401  (registers the users table)
 from nocilab.store._audit import GENESIS_HASH, AuditReport, event_hash
+from nocilab.store._labdata import PLATE_WELL_COLUMNS, LabImportResult
 from nocilab.store._migrate import head_revision, migrate_url
 from nocilab.store._observations import ImportResult
 from nocilab.store._store import Store
@@ -31,6 +34,8 @@ __all__ = [
     "GENESIS_HASH",
     "AuditReport",
     "ImportResult",
+    "LabImportResult",
+    "PLATE_WELL_COLUMNS",
     "Store",
     "Transaction",
     "event_hash",

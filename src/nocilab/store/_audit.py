@@ -47,7 +47,7 @@ GENESIS_HASH = "0" * 64
 
 SERIALISATION_VERSION = 1
 
-STORE_ENTITIES = ("observation", "import", "meta")
+STORE_ENTITIES = ("observation", "import", "meta", "plate", "binding")
 """Entities written by the store itself; other layers append events about their own."""
 
 

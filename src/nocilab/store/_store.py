@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,11 +13,12 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from nocilab.errors import StoreError
-from nocilab.store import _migrate, _observations, _read, _verify
+from nocilab.store import _labdata, _migrate, _observations, _read, _verify
 from nocilab.store import _tables as t
 from nocilab.store._audit import AuditReport, canonical_json
 from nocilab.store._engine import (WRITE_OPTION, make_engine, one_writer, parse_url, shown,
                                    sqlite_file)
+from nocilab.store._labdata import LabImportResult
 from nocilab.store._observations import ImportResult
 from nocilab.store._transaction import Transaction, require_text
 
@@ -361,6 +362,92 @@ class Store:
             w._append_many([("set", "meta", key, actor,
                              None if before is None else canonical_json(before),
                              canonical_json({"key": key, "value": value}), reason)])
+
+    # -- laboratory raw data: plate wells and binding cells -------------------------
+
+    def import_plates(self, plates: Sequence[tuple[str, str, str, pd.DataFrame]], *,
+                      file_name: str, file_sha256: str, layout_name: str,
+                      layout_sha256: str, actor: str, detail: str = "",
+                      tx: Transaction | None = None) -> LabImportResult:
+        """Import one reader export's plates with their layout, all or nothing.
+
+        Parameters
+        ----------
+        plates : sequence of (name, assay, reader label, wells)
+            One entry per plate: its name (unique in the study), ``serum_igg`` or
+            ``cytokines``, the reader's label of the grid, and its wells with the
+            columns ``nocilab.store._labdata.WELL_FIELDS`` (analyte, well, kind, sample,
+            animal, study_day, dilution, concentration, unit, od, saturated).
+        file_name, file_sha256 : str
+            The export and the SHA-256 of its bytes; an export imported before is
+            skipped (``already_imported``).
+        layout_name, layout_sha256 : str
+            The layout file and the SHA-256 of its bytes, kept with each plate.
+
+        Raises StoreError naming the plate and well for a malformed well and for a
+        plate name already stored.
+        """
+        with self._writing(tx) as w:
+            return _labdata.import_plates(w, plates, file_name=file_name,
+                                          file_sha256=file_sha256, layout_name=layout_name,
+                                          layout_sha256=layout_sha256, actor=actor,
+                                          detail=detail)
+
+    def plate_wells(self, *, assay: str | None = None,
+                    include_excluded: bool = False) -> pd.DataFrame:
+        """The stored wells (columns ``PLATE_WELL_COLUMNS``), in import order.
+
+        Wells of excluded plates are left out unless ``include_excluded``; their
+        ``excluded`` and ``exclusion_reason`` say so.
+        """
+        with self._reading() as conn:
+            return _labdata.read_plate_wells(conn, assay=assay,
+                                             include_excluded=include_excluded)
+
+    def plates(self) -> pd.DataFrame:
+        """One row per stored plate: name, assay, analytes, wells, samples, study days,
+        file, reader label, layout, import, who and when, excluded and why."""
+        with self._reading() as conn:
+            return _labdata.read_plates(conn)
+
+    def exclude_plate(self, plate: str, *, actor: str, reason: str,
+                      tx: Transaction | None = None) -> int:
+        """Leave a plate out of the analysis (audited, reason required); its wells stay
+        stored. Returns the event id."""
+        with self._writing(tx) as w:
+            return _labdata.set_plate_status(w, plate, excluded=True, actor=actor,
+                                             reason=reason)
+
+    def include_plate(self, plate: str, *, actor: str, reason: str,
+                      tx: Transaction | None = None) -> int:
+        """Take an excluded plate back into the analysis (audited, reason required)."""
+        with self._writing(tx) as w:
+            return _labdata.set_plate_status(w, plate, excluded=False, actor=actor,
+                                             reason=reason)
+
+    def import_binding(self, cells: pd.DataFrame, images: pd.DataFrame, *, file_name: str,
+                       file_sha256: str, actor: str, detail: str = "",
+                       tx: Transaction | None = None) -> LabImportResult:
+        """Import a per-cell binding table and the vial of each image, all or nothing.
+
+        ``cells`` has the columns of ``nocilab.ingest.cells.CELL_COLUMNS``, ``images``
+        the columns ``image`` and ``vial`` (the vial code, or the preparation id in an
+        open study); only images with cells are stored.
+        """
+        with self._writing(tx) as w:
+            return _labdata.import_binding(w, cells, images, file_name=file_name,
+                                           file_sha256=file_sha256, actor=actor,
+                                           detail=detail)
+
+    def binding_cells(self) -> pd.DataFrame:
+        """The stored cells: image, cell, cell_class, intensity, area_um2, source."""
+        with self._reading() as conn:
+            return _labdata.read_binding_cells(conn)
+
+    def binding_images(self) -> pd.DataFrame:
+        """The stored images: image, vial, import_id."""
+        with self._reading() as conn:
+            return _labdata.read_binding_images(conn)
 
 
 def _prepare(engine: Engine, url: URL, *, create: bool) -> None:

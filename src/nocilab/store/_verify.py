@@ -9,7 +9,8 @@ What :func:`verify` detects
    the store (``audit_head`` does not cover it).
 2. In the store's tables, by replaying the events: the state of every ``observations``,
    ``imports`` and ``study_meta`` row, of the allocation tables (runs, encrypted
-   keys, codes, unblindings) and of the ``users`` table, must be exactly what the
+   keys, codes, unblindings), of the ``users`` table and of the plate and binding tables
+   (their digests recomputed), must be exactly what the
    events say - every field, including ``superseded_by`` and ``deleted``. So a value changed in place, a row
    inserted or deleted behind the store's back, or a correction unlinked, is found and
    named with the event it contradicts. The events themselves must also agree with
@@ -61,11 +62,12 @@ def verify(conn: Connection) -> AuditReport:
     broken = check_chain(events, head=head)
     if broken is None:
         from nocilab.store._allocation import replay_findings
+        from nocilab.store._labdata import replay_findings as lab_findings
         from nocilab.store._users import replay_findings as user_findings
 
         broken = _first(_observations(conn, events) + _imports(conn, events)
                         + _meta(conn, events) + replay_findings(conn, events)
-                        + user_findings(conn, events))
+                        + user_findings(conn, events) + lab_findings(conn, events))
     if broken is not None:
         return AuditReport(False, len(events), broken.event_id, broken.why, head_hash)
     return AuditReport(True, len(events), None, "", head_hash)

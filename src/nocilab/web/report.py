@@ -143,7 +143,8 @@ def _analyse(web: Any, settings: dict[str, Any], typed: dict[str, str], by: str
 
     def write(fresh: Path) -> dict[str, Any]:
         analyze_study(web.study, web.store, fresh, blinded=stamp["state"] == "blinded",
-                      window_option=f"--window {typed['window']}, typed on the report page",
+                      window_option=f"window {typed['window']}",
+                      window_given_on="report page",
                       **settings)
         return {**stamp, "by": by, "at": datetime.now(UTC).isoformat(timespec="seconds"),
                 **typed}
