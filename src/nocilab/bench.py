@@ -8,13 +8,15 @@ A test session is one assay on one study day of the ``[schedule]``. This module 
 - :func:`schedule_progress`: per assay and day, how many animals are done, partly done
   or missing, and whether a session is late;
 - :func:`enter_reading`: one reading typed in, checked by the importer's own checks
-  (:func:`nocilab.ingest.validate.check_cells`) and written by the importer's write path
+  (:func:`nocilab.ingest.one_reading.check_reading`: those of
+  :func:`nocilab.ingest.validate.check_readings`, on one reading without frames) and
+  written by the importer's write path
   (:meth:`Store.import_observations`: one transaction, the ``import`` and ``insert``
   audit events carrying who entered it). Each form carries a token: sending the same
   form twice adds nothing. A second value for a reading already stored is refused
   (:class:`~nocilab.errors.ReadingAlreadyStored`): it must be a correction;
-- :func:`reading_value`: the derived value of one trial and of the animal's day, from
-  the same calculators as the derived table.
+- :func:`reading_value`, :func:`trial_values`: the derived value of one trial and of
+  the animal's day, from the same calculators as the derived table.
 
 Everything here shows animals by their codes (the animal id itself in an open study)
 and never an arm, donor or preparation: the bench is blinded.
@@ -34,24 +36,28 @@ import pandas as pd
 from nocilab.assays.registry import derive_readings
 from nocilab.design.blinding import assignments, blinding_state
 from nocilab.design.sheets import session_order
-from nocilab.errors import (DesignError, Problem, ReadingAlreadyStored, ReadingProblems,
-                             StoreError)
+from nocilab.errors import (AssayError, DesignError, Problem, ReadingAlreadyStored,
+                             ReadingProblems, StoreError)
 from nocilab.ingest.edit import write_changes
-from nocilab.ingest.validate import OBSERVATION_ROWS, check_readings
+from nocilab.ingest.one_reading import check_reading
+from nocilab.ingest.validate import OBSERVATION_ROWS
 from nocilab.store import _allocation as sa_alloc
 from nocilab.store._audit import canonical_json
 
 __all__ = [
+    "AnimalSession",
     "EntryField",
     "EntryForm",
     "EntryResult",
     "SessionAnimal",
+    "animal_session",
     "correct_reading",
     "entry_form",
     "enter_reading",
     "reading_value",
     "schedule_progress",
     "session_animals",
+    "trial_values",
 ]
 
 ENTRY_SOURCE = "web entry"
@@ -150,35 +156,74 @@ def _check_session(study, assay: str, study_day: int) -> None:
                           f"{assay} is {known}")
 
 
-_CODES: dict[int, tuple[Any, Any, int, pd.DataFrame, int]] = {}
-"""Codes already read per allocation run: id(study) -> (study, store, run id, codes, seed)."""
+@dataclass(frozen=True)
+class _Roster:
+    """The animals as the bench sees them under one allocation run: code -> animal id,
+    each animal's cage and sex, the seed of the testing orders, and the orders drawn."""
+
+    run_id: int | None
+    animal_of: dict[str, str]
+    cage: dict[str, str]
+    sex: dict[str, str]
+    seed: int
+    orders: dict[tuple[str, int], list[str]]
+
+    def order(self, assay: str, study_day: int) -> list[str]:
+        """The codes in the testing order of one session (drawn once per session)."""
+        key = (assay, int(study_day))
+        got = self.orders.get(key)
+        if got is None:
+            got = session_order(list(self.animal_of), order_seed=self.seed, assay=assay,
+                                study_day=study_day)
+            self.orders[key] = got
+        return got
 
 
-def _codes(study, store) -> tuple[pd.DataFrame, int]:
-    """Animal id and code of every animal, and the seed of the testing orders.
+_ROSTERS: dict[int, tuple[Any, Any, _Roster]] = {}
+"""Rosters already read per allocation run: id(study) -> (study, store, roster)."""
+
+
+def _roster(study, store) -> _Roster:
+    """The animals' codes, cages, sexes and the seed of the testing orders.
 
     An allocation run is never changed once written (a new allocation is a new run), so
     the codes of the run in force are read once per study and store and reused while
     that run stays in force.
     """
     run = sa_alloc.current_run(store)
-    hit = _CODES.get(id(study))
+    hit = _ROSTERS.get(id(study))
     if run is not None and hit is not None and hit[0] is study and hit[1] is store \
-            and hit[2] == run.run_id:
-        return hit[3].copy(), hit[4]
+            and hit[2].run_id == run.run_id:
+        return hit[2]
     state = blinding_state(study, store)
     if state == "not allocated":
         raise DesignError(f"study {study.info.id} is not allocated yet: animals get their "
                           "codes and testing orders with `nocilab allocate`")
-    codes = assignments(study, store, reveal=False)[["animal", "animal_code"]]
+    codes = assignments(study, store, reveal=False)
     if run is None:  # open study: the seed the printed sheets use
         seed = int.from_bytes(hashlib.sha256(study.info.id.encode()).digest()[:8], "big")
     else:
         seed = run.order_seed
-        if len(_CODES) > 16:
-            _CODES.clear()
-        _CODES[id(study)] = (study, store, run.run_id, codes.copy(), seed)
-    return codes, seed
+    table = study.animal_table()
+    roster = _Roster(run_id=None if run is None else run.run_id,
+                     animal_of=dict(zip(codes["animal_code"], codes["animal"], strict=True)),
+                     cage={a: str(c) for a, c in zip(table["animal"], table["cage"],
+                                                     strict=True)},
+                     sex={a: str(x) for a, x in zip(table["animal"], table["sex"],
+                                                    strict=True)},
+                     seed=seed, orders={})
+    if run is not None:
+        if len(_ROSTERS) > 16:
+            _ROSTERS.clear()
+        _ROSTERS[id(study)] = (study, store, roster)
+    return roster
+
+
+def _animal_of(study, roster: _Roster, code: str) -> str:
+    animal = roster.animal_of.get(code)
+    if animal is None:
+        raise DesignError(f"no animal with the code {code!r} in study {study.info.id}")
+    return animal
 
 
 @dataclass(frozen=True)
@@ -243,15 +288,27 @@ def session_animals(study, store, assay: str, study_day: int) -> list[SessionAni
     allocated.
     """
     _check_session(study, assay, study_day)
-    codes, seed = _codes(study, store)
+    roster = _roster(study, store)
     form = entry_form(assay, study.assay_settings(assay))
-    order = session_order(codes["animal_code"].tolist(), order_seed=seed, assay=assay,
-                          study_day=study_day)
-    animal_of = dict(zip(codes["animal_code"], codes["animal"], strict=True))
-    table = study.animal_table()
-    cage = dict(zip(table["animal"], table["cage"]))
-    sex = dict(zip(table["animal"], table["sex"]))
-    obs = _stored(store, assay, study_day)
+    return _animals(roster, form, study_day, _stored(store, assay, study_day))
+
+
+def _animals(roster: _Roster, form: EntryForm, study_day: int,
+             obs: pd.DataFrame) -> list[SessionAnimal]:
+    """The animals of a session in testing order, from the session's observations."""
+    readings, ids = _stored_readings(obs)
+    need = set(form.quantities)
+    out = []
+    for i, code in enumerate(roster.order(form.assay, study_day)):
+        animal = roster.animal_of[code]
+        out.append(_session_animal(i + 1, code, animal, roster, form, need,
+                                   readings.get(animal, {}), ids.get(animal, {})))
+    return out
+
+
+def _stored_readings(obs: pd.DataFrame) -> tuple[dict[str, dict[int, dict[str, str]]],
+                                                 dict[str, dict[int, dict[str, int]]]]:
+    """Per animal and trial: each quantity's value as text, and its observation id."""
     readings: dict[str, dict[int, dict[str, str]]] = {}
     ids: dict[str, dict[int, dict[str, int]]] = {}
     for animal, trial, quantity, num, text, oid in zip(  # one pass: no frame per animal
@@ -259,25 +316,36 @@ def session_animals(study, store, assay: str, study_day: int) -> list[SessionAni
             obs["observation_id"], strict=True):
         readings.setdefault(animal, {}).setdefault(int(trial), {})[quantity] = _text(num, text)
         ids.setdefault(animal, {}).setdefault(int(trial), {})[quantity] = int(oid)
-    need = set(form.quantities)
-    out = []
-    for i, code in enumerate(order):
-        animal = animal_of[code]
-        stored = readings.get(animal, {})
-        out.append(SessionAnimal(position=i + 1, code=code, cage=str(cage[animal]),
-                                 sex=str(sex[animal]),
-                                 trials_done=sum(need <= q.keys() for q in stored.values()),
-                                 trials_expected=form.trials, readings=stored,
-                                 observation_ids=ids.get(animal, {})))
-    return out
+    return readings, ids
+
+
+def _session_animal(position: int, code: str, animal: str, roster: _Roster, form: EntryForm,
+                    need: set[str], stored: dict[int, dict[str, str]],
+                    ids: dict[int, dict[str, int]]) -> SessionAnimal:
+    return SessionAnimal(position=position, code=code, cage=roster.cage[animal],
+                         sex=roster.sex[animal],
+                         trials_done=sum(need <= q.keys() for q in stored.values()),
+                         trials_expected=form.trials, readings=stored, observation_ids=ids)
+
+
+def _animal_readings(store, animal: str, assay: str, study_day: int
+                     ) -> tuple[dict[int, dict[str, str]], dict[int, dict[str, int]]]:
+    """One animal's stored readings of one session (trial -> quantity -> value, id)."""
+    obs = store.observations(assay=assay, animal=animal)
+    readings, ids = _stored_readings(obs[obs["study_day"] == study_day])
+    return readings.get(animal, {}), ids.get(animal, {})
 
 
 def session_animal(study, store, assay: str, study_day: int, code: str) -> SessionAnimal:
     """One animal of a session by its code; DesignError when it is not in the study."""
-    for a in session_animals(study, store, assay, study_day):
-        if a.code == code:
-            return a
-    raise DesignError(f"no animal with the code {code!r} in study {study.info.id}")
+    _check_session(study, assay, study_day)
+    roster = _roster(study, store)
+    animal = _animal_of(study, roster, code)
+    form = entry_form(assay, study.assay_settings(assay))
+    readings, ids = _animal_readings(store, animal, assay, study_day)
+    order = roster.order(assay, study_day)
+    return _session_animal(order.index(code) + 1, code, animal, roster, form,
+                           set(form.quantities), readings, ids)
 
 
 def schedule_progress(study, store, *, today: dt.date | None = None) -> pd.DataFrame:
@@ -374,7 +442,9 @@ def enter_reading(study, store, *, code: str, assay: str, study_day: int, trial:
         The session is not scheduled, the study not allocated, the code unknown.
     """
     source = _source(code, assay, study_day, trial)
-    animal = session_animal(study, store, assay, study_day, code)  # checks session, code
+    _check_session(study, assay, study_day)
+    roster = _roster(study, store)
+    animal = _animal_of(study, roster, code)
     form = entry_form(assay, study.assay_settings(assay))
     if not isinstance(token, str) or len(token) < 16:
         raise ReadingProblems(source, [Problem(source, "the form has no valid entry token; "
@@ -391,41 +461,57 @@ def enter_reading(study, store, *, code: str, assay: str, study_day: int, trial:
     payload = canonical_json({"assay": assay, "day": study_day, "code": code, "trial": trial,
                               "values": clean, "token": token})
     sha = hashlib.sha256(f"nocilab web entry v1\n{payload}".encode()).hexdigest()
-    imports = store.imports()
-    earlier = imports[imports["file_sha256"] == sha]
-    if not earlier.empty:
-        return EntryResult(code, assay, study_day, trial, int(earlier["import_id"].iloc[0]),
-                           0, True, animal.observation_ids.get(trial, {}))
-    if trial in animal.readings:
-        raise _already(source, animal, trial)
-    cells = pd.DataFrame([{
-        "animal": code, "study_day": study_day, "trial": trial, "assay": assay,
-        "quantity": q, "raw": v, "where": f"{source}, {q}", "_day_where": source,
-        "_animal_where": source, "_trial_where": source} for q, v in clean.items() if v])
-    codes, _seed = _codes(study, store)
-    animal_codes = dict(zip(codes["animal_code"], codes["animal"], strict=True))
+    cells = [{"animal": code, "study_day": study_day, "trial": trial, "assay": assay,
+              "quantity": q, "raw": v, "where": f"{source}, {q}", "_day_where": source,
+              "_animal_where": source, "_trial_where": source} for q, v in clean.items() if v]
     try:
         with store.transaction() as tx:
             # the one check every write passes, against the store inside the write; an
             # insert is checked against the stored readings of its own animal and assay
             # (the importer's checks compare readings of one animal, day, assay and trial)
-            stored = store.observations(current_only=False, assay=assay, tx=tx)
-            stored = stored[stored["animal"] == animal_codes[code]]
-            rows, problems = check_readings(study, stored, cells, animal_codes=animal_codes)
-            if problems:
-                raise ReadingProblems(source, problems)
-            result = store.import_observations(
-                rows[list(OBSERVATION_ROWS)], file_name=source, file_sha256=sha, actor=actor,
-                detail=json.dumps({"source": "web", "session": f"{assay}:{study_day}"}), tx=tx)
+            stored = store.observations(current_only=False, assay=assay, animal=animal, tx=tx)
+            current = stored[stored["superseded_by"].isna() & ~stored["deleted"]
+                             & (stored["study_day"] == study_day)]
+            readings, ids = _stored_readings(current)
+            result = None
+            if trial not in readings.get(animal, {}):
+                rows, problems = check_reading(study, stored, cells,
+                                               animal_codes=roster.animal_of)
+                if problems:
+                    raise ReadingProblems(source, problems)
+                result = store.import_observations(
+                    rows[list(OBSERVATION_ROWS)], file_name=source, file_sha256=sha,
+                    actor=actor, tx=tx,
+                    detail=json.dumps({"source": "web", "session": f"{assay}:{study_day}"}))
     except (StoreError, ReadingProblems):
-        # another form may have stored this reading since the page was read
-        again = session_animal(study, store, assay, study_day, code)
-        if trial in again.readings:
-            raise _already(source, again, trial) from None
+        # another form (or this one, sent twice at once) may have stored this reading
+        # since the page was read
+        again, ids_again = _animal_readings(store, animal, assay, study_day)
+        if trial in again:
+            earlier = _sent_before(store, sha, code, assay, study_day, trial, ids_again)
+            if earlier is None:
+                raise _already(source, ids_again, trial) from None
+            return earlier
         raise
-    stored = session_animal(study, store, assay, study_day, code)
+    if result is None:  # stored already: this form sent again, or another one first
+        earlier = _sent_before(store, sha, code, assay, study_day, trial, ids.get(animal, {}))
+        if earlier is None:
+            raise _already(source, ids.get(animal, {}), trial)
+        return earlier
+    _readings, ids_now = _animal_readings(store, animal, assay, study_day)
     return EntryResult(code, assay, study_day, trial, result.import_id, result.n_inserted,
-                       result.already_imported, stored.observation_ids.get(trial, {}))
+                       result.already_imported, ids_now.get(trial, {}))
+
+
+def _sent_before(store, sha: str, code: str, assay: str, study_day: int, trial: int,
+                 ids: dict[int, dict[str, int]]) -> EntryResult | None:
+    """The result of a form already stored (its entry's SHA-256), or None."""
+    imports = store.imports()
+    earlier = imports[imports["file_sha256"] == sha]
+    if earlier.empty:
+        return None
+    return EntryResult(code, assay, study_day, trial, int(earlier["import_id"].iloc[0]), 0,
+                       True, ids.get(trial, {}))
 
 
 def correct_reading(study, store, *, code: str, assay: str, study_day: int, trial: int,
@@ -461,8 +547,7 @@ def correct_reading(study, store, *, code: str, assay: str, study_day: int, tria
     changed = {q: v for q, v in clean.items() if stored.get(q) != v}
     if not changed:
         raise ReadingProblems(source, [Problem(source, "the correction changes nothing")])
-    codes, _seed = _codes(study, store)
-    animal_id = dict(zip(codes["animal_code"], codes["animal"], strict=True))[code]
+    animal_id = _animal_of(study, _roster(study, store), code)
     changes = pd.DataFrame([
         {"action": "correct", "observation_id": ids[q], "raw": v, "reason": reason.strip(),
          "where": f"{source}, {q}"} if q in ids else
@@ -474,12 +559,16 @@ def correct_reading(study, store, *, code: str, assay: str, study_day: int, tria
     return write_changes(study, store, changes, actor=actor, source=source)
 
 
-def _already(source: str, animal: SessionAnimal, trial: int) -> ReadingAlreadyStored:
-    ids = animal.observation_ids.get(trial, {})
+def _already(source: str, observation_ids: dict[int, dict[str, int]],
+             trial: int) -> ReadingAlreadyStored:
+    ids = observation_ids.get(trial, {})
     listed = ", ".join(f"{q} {oid}" for q, oid in sorted(ids.items()))
     return ReadingAlreadyStored(source, [Problem(
         source, f"this reading is already stored (observation {listed}); a second value "
                 "must be a correction of the stored one, with a reason")], ids)
+
+
+_VALUE_COLUMNS = ["outcome", "value", "unit", "censored", "bound", "n_trials", "note"]
 
 
 def reading_value(study, store, assay: str, study_day: int, code: str, *,
@@ -491,28 +580,138 @@ def reading_value(study, store, assay: str, study_day: int, code: str, *,
     of the derived table (:func:`nocilab.derive.derive_observations`) for this assay
     and day. Frames have the columns outcome, value, unit, censored, bound, n_trials,
     note: no arm, donor or preparation.
+
+    Only what these rows need is read and derived: the animal's readings of the assay
+    on that day (and, for grip per body weight, its weighings and other days).
     """
-    from nocilab.derive import derive_observations
+    from nocilab.derive import derive_observations, readings_frame
 
     settings = study.assay_settings(assay)
-    cols = ["outcome", "value", "unit", "censored", "bound", "n_trials", "note"]
-    out: dict[str, pd.DataFrame] = {"trial": pd.DataFrame(columns=cols),
-                                    "day": pd.DataFrame(columns=cols)}
+    out: dict[str, pd.DataFrame] = {"trial": pd.DataFrame(columns=_VALUE_COLUMNS),
+                                    "day": pd.DataFrame(columns=_VALUE_COLUMNS)}
     if values:
         frame = pd.DataFrame([{"animal": code, "study_day": study_day, "trial": 1,
                                **{q: _as_value(q, v) for q, v in values.items()}}])
-        out["trial"] = derive_readings(assay, frame, settings)[cols].reset_index(drop=True)
-    codes, _seed = _codes(study, store)
-    animal = dict(zip(codes["animal_code"], codes["animal"], strict=True)).get(code)
-    if animal is None:
-        raise DesignError(f"no animal with the code {code!r} in study {study.info.id}")
-    obs = store.observations()
-    obs = obs[(obs["animal"] == animal) & ((obs["assay"] == assay) | (obs["assay"] == "body_weight"))]
+        out["trial"] = derive_readings(assay, frame, settings)[_VALUE_COLUMNS].reset_index(
+            drop=True)
+    animal = _animal_of(study, _roster(study, store), code)
+    obs = store.observations(assay=assay, animal=animal)
+    if assay == "grip" and getattr(settings, "per_body_weight", False):
+        obs = pd.concat([obs, store.observations(assay="body_weight", animal=animal)],
+                        ignore_index=True)  # weighed on other days too: the whole table
+    else:
+        obs = obs[obs["study_day"] == study_day]
+        if obs.empty:
+            return out
+        try:  # the day's readings alone through the assay's calculator
+            day = derive_readings(assay, readings_frame(obs, assay), settings)
+        except AssayError:
+            pass  # readings the assay refuses: derive_observations names each one
+        else:
+            day = day.astype({"bound": float}).sort_values("outcome", kind="stable")
+            out["day"] = day[_VALUE_COLUMNS].reset_index(drop=True)
+            return out
     if (obs["assay"] == assay).any():
-        derived = derive_observations(obs, study,
-                                      assignments=assignments(study, store, reveal=False))
+        # no allocation attached: the columns kept name no arm, donor or preparation
+        derived = derive_observations(obs, study)
         day = derived[(derived["assay"] == assay) & (derived["study_day"] == study_day)]
-        out["day"] = day[cols].reset_index(drop=True)
+        out["day"] = day[_VALUE_COLUMNS].reset_index(drop=True)
+    return out
+
+
+@dataclass(frozen=True)
+class AnimalSession:
+    """What the bench shows of one animal in a session (:func:`animal_session`).
+
+    ``animals`` is the session in testing order (:func:`session_animals`), ``animal``
+    the one asked for; ``day_value`` and ``trial_values`` are the ``day`` frame of
+    :func:`reading_value` and, for an X/O series, each stored reading's own value
+    (:func:`trial_values`; empty for numeric assays).
+    """
+
+    animals: list[SessionAnimal]
+    animal: SessionAnimal
+    day_value: pd.DataFrame
+    trial_values: dict[int, pd.DataFrame]
+
+
+def animal_session(study, store, assay: str, study_day: int, code: str) -> AnimalSession:
+    """One animal of a session with its values, from one read of the session's readings.
+
+    The same as :func:`session_animals`, :func:`reading_value` (``day``) and
+    :func:`trial_values`; the day's value and the series' own values go through the
+    assay's calculator in one call.
+
+    Raises DesignError when the session is not scheduled, the study not allocated or the
+    code unknown.
+    """
+    _check_session(study, assay, study_day)
+    roster = _roster(study, store)
+    animal_id = _animal_of(study, roster, code)
+    settings = study.assay_settings(assay)
+    form = entry_form(assay, settings)
+    obs = _stored(store, assay, study_day)
+    animals = _animals(roster, form, study_day, obs)
+    animal = next(a for a in animals if a.code == code)
+    series = animal.readings if form.kind == "series" else {}
+    if assay == "grip" and getattr(settings, "per_body_weight", False):
+        day = reading_value(study, store, assay, study_day, code)["day"]
+        return AnimalSession(animals, animal, day, trial_values(study, assay, study_day,
+                                                                  series))
+    mine = obs[obs["animal"] == animal_id]
+    try:
+        day, trials = _values(study, assay, study_day, animal_id, mine, series)
+    except AssayError:  # a stored reading the assay refuses: named one by one
+        day = reading_value(study, store, assay, study_day, code)["day"]
+        trials = trial_values(study, assay, study_day, series)
+    return AnimalSession(animals, animal, day, trials)
+
+
+def _values(study, assay: str, study_day: int, animal: str, obs: pd.DataFrame,
+            series: dict[int, dict[str, str]]) -> tuple[pd.DataFrame, dict[int, pd.DataFrame]]:
+    """The day's value of one animal's readings ``obs`` and each reading of ``series``
+    alone, from one call of the assay's calculator (each reading as an animal of its
+    own beside the day's readings)."""
+    from nocilab.derive import readings_frame
+
+    day_readings = readings_frame(obs, assay) if not obs.empty else pd.DataFrame()
+    label = {t: f"{animal} trial {t}" for t, values in series.items() if values}
+    alone = [{"animal": label[t], "study_day": study_day, "trial": 1,
+              **{q: _as_value(q, v) for q, v in series[t].items()}} for t in sorted(label)]
+    parts = [p for p in (day_readings, pd.DataFrame(alone)) if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=_VALUE_COLUMNS), {}
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    derived = derive_readings(assay, frame, study.assay_settings(assay))
+    derived = derived.astype({"bound": float})
+    day = derived[derived["animal"] == animal].sort_values("outcome", kind="stable")
+    trials = {t: derived.loc[derived["animal"] == name, _VALUE_COLUMNS].reset_index(drop=True)
+              for t, name in label.items()}
+    return day[_VALUE_COLUMNS].reset_index(drop=True), trials
+
+
+def trial_values(study, assay: str, study_day: int,
+                 readings: dict[int, dict[str, str]]) -> dict[int, pd.DataFrame]:
+    """The derived value of each reading alone: trial -> the ``trial`` frame of
+    :func:`reading_value` for that reading's values.
+
+    Readings with the same quantities go through the assay's calculator in one call
+    (each as an animal of its own, so nothing is averaged across them).
+    """
+    settings = study.assay_settings(assay)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for trial, values in readings.items():
+        if values:
+            groups.setdefault(tuple(sorted(values)), []).append(trial)
+    out: dict[int, pd.DataFrame] = {}
+    for quantities, trials in groups.items():
+        frame = pd.DataFrame([{"animal": f"trial {t}", "study_day": study_day, "trial": 1,
+                               **{q: _as_value(q, readings[t][q]) for q in quantities}}
+                              for t in trials])
+        derived = derive_readings(assay, frame, settings)
+        for t in trials:
+            out[t] = derived.loc[derived["animal"] == f"trial {t}",
+                                 _VALUE_COLUMNS].reset_index(drop=True)
     return out
 
 

@@ -35,14 +35,17 @@ def _readings(observations: pd.DataFrame, assay: str) -> tuple[pd.DataFrame, pd.
     kinds = {q.name: q.kind for q in get_assay(assay).quantities}
     text = sub["value_text"].astype(object)
     value = text.where(text.notna(), sub["value_num"].astype(object))
-    wide = (sub.assign(value=value)
-            .pivot_table(index=keys, columns="quantity", values="value", aggfunc="first"))
-    if "observation_id" in sub:
-        ids = sub.pivot_table(index=keys, columns="quantity", values="observation_id",
-                              aggfunc="first").reindex(index=wide.index)
+    if len(sub) <= _FEW:
+        wide, ids = _pivot_few(sub, value, keys)
     else:
-        ids = pd.DataFrame(index=wide.index)
-    wide = wide.reset_index()
+        wide = (sub.assign(value=value)
+                .pivot_table(index=keys, columns="quantity", values="value", aggfunc="first"))
+        if "observation_id" in sub:
+            ids = sub.pivot_table(index=keys, columns="quantity", values="observation_id",
+                                  aggfunc="first").reindex(index=wide.index)
+        else:
+            ids = pd.DataFrame(index=wide.index)
+        wide = wide.reset_index()
     wide.columns.name = None
     for q in wide.columns.difference(keys):
         col = wide[q]
@@ -53,6 +56,44 @@ def _readings(observations: pd.DataFrame, assay: str) -> tuple[pd.DataFrame, pd.
         num = pd.to_numeric(col, errors="coerce")
         wide[q] = num if not (num.isna() & col.notna()).any() else col
     return wide, ids.reset_index(drop=True)
+
+
+_FEW = 64
+"""Up to this many observations are pivoted by :func:`_pivot_few` (the frame's pivot
+costs milliseconds whatever its size: too much for one animal's page at the bench)."""
+
+
+def _pivot_few(sub: pd.DataFrame, value: pd.Series,
+               keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two pivots of :func:`_readings` for a few rows, in plain Python: the first
+    value of each reading and quantity (keys as columns) and the first observation id
+    (index aligned with the values), with the pivots' rows, columns and dtypes."""
+    has_ids = "observation_id" in sub
+    oids = sub["observation_id"].tolist() if has_ids else [None] * len(sub)
+    values: dict[tuple, dict[str, object]] = {}
+    first_id: dict[tuple, dict[str, object]] = {}
+    for a, d, t, q, v, oid in zip(sub["animal"], sub["study_day"], sub["trial"],
+                                  sub["quantity"], value.tolist(), oids, strict=True):
+        first_id.setdefault((a, d, t), {}).setdefault(q, oid)
+        if v is None or (isinstance(v, float) and v != v):
+            continue  # "first" skips missing values; a reading without any is dropped
+        values.setdefault((a, d, t), {}).setdefault(q, v)
+    index = sorted(values)
+    names = sorted({q for c in values.values() for q in c})
+    wide = pd.DataFrame({
+        **{k: pd.Series([i[n] for i in index], dtype=sub[k].dtype)
+           for n, k in enumerate(keys)},
+        **{q: pd.Series([values[i].get(q, np.nan) for i in index], dtype=object)
+           for q in names}})
+    if not has_ids:
+        return wide, pd.DataFrame(index=range(len(index)))
+    every = sorted({q for c in first_id.values() for q in c})
+    complete = all(len(c) == len(every) for c in first_id.values())
+    ids = pd.DataFrame({q: pd.Series([first_id[i].get(q, np.nan) for i in index],
+                                     dtype="int64" if complete else "float64")
+                        for q in every}, index=range(len(index)))
+    ids.columns.name = "quantity"
+    return wide, ids
 
 
 def _located(problems: list, readings: pd.DataFrame, ids: pd.DataFrame, assay: str) -> list[Problem]:

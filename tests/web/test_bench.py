@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pandas as pd
 import pytest
 from _web_study import FAST_KDF, PASSPHRASE, write_study
 
@@ -131,3 +132,69 @@ def test_a_new_allocation_gives_the_new_codes_at_once(blinded):
     assert len(after) == len(before) == 8 and after != before
     with pytest.raises(DesignError, match="no animal with the code"):
         bench.session_animal(study, store, "von_frey", -1, sorted(before - after)[0])
+
+
+def _derived_rows(study, store, assay, day, code):
+    """The animal's rows of the derived table (every reading derived, codes attached)."""
+    from nocilab.derive import derive_observations
+    from nocilab.design.blinding import assignments
+
+    animal = bench._animal_of(study, bench._roster(study, store), code)
+    derived = derive_observations(store.observations(), study,
+                                  assignments=assignments(study, store, reveal=False))
+    rows = derived[(derived.animal == animal) & (derived.assay == assay)
+                   & (derived.study_day == day)]
+    return rows[["outcome", "value", "unit", "censored", "bound", "n_trials", "note"]
+                ].reset_index(drop=True)
+
+
+def test_the_values_shown_are_the_derived_tables(tmp_path):
+    """An animal's day and each series alone, derived from its own readings only, equal
+    its rows of the whole derived table (grip per body weight too)."""
+    from _web_study import study_data
+
+    data = study_data()
+    data["schedule"].update({"grip": [-1, 2], "body_weight": [-1, 2]})
+    data["assays"]["grip"] = {"per_body_weight": True, "trials": 2}
+    data["assays"]["von_frey"]["trials"] = 2
+    study = write_study(tmp_path / "s", data)
+    with Store.open(study.database_url()) as store:
+        allocate_study(study, store, passphrase=PASSPHRASE, actor="pi", seed=5,
+                       kdf_n=FAST_KDF)
+        codes = [a.code for a in bench.session_animals(study, store, "von_frey", -1)]
+        entries = [("paw_pressure", -1, 1, {"force_g": "101"}),
+                   ("paw_pressure", -1, 2, {"force_g": "250"}),  # at the cut-off
+                   ("von_frey", -1, 1, VF),
+                   ("von_frey", -1, 2, {"xo_series": "XXXXX", "last_filament": "1"}),
+                   ("body_weight", -1, 1, {"weight_g": "20.5"}),
+                   ("grip", -1, 1, {"force_g": "95"}), ("grip", 2, 1, {"force_g": "80"})]
+        for k, (assay, day, trial, values) in enumerate(entries):
+            for code in codes[:2]:
+                bench.enter_reading(study, store, code=code, assay=assay, study_day=day,
+                                    trial=trial, values=values, actor="jk",
+                                    token=f"{k}{code}".ljust(32, "0"))
+        for assay, day in (("paw_pressure", -1), ("von_frey", -1), ("grip", -1), ("grip", 2),
+                           ("body_weight", -1), ("paw_pressure", 2)):
+            for code in codes[:3]:
+                expected = _derived_rows(study, store, assay, day, code)
+                view = bench.animal_session(study, store, assay, day, code)
+                assert view.animal == bench.session_animal(study, store, assay, day, code)
+                assert view.animals == bench.session_animals(study, store, assay, day)
+                for shown in (bench.reading_value(study, store, assay, day, code)["day"],
+                              view.day_value):
+                    assert len(shown) == len(expected)
+                    if len(expected):
+                        pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
+                series = view.animal.readings if assay == "von_frey" else {}
+                alone = bench.trial_values(study, assay, day, series)
+                assert view.trial_values.keys() == alone.keys()
+                for trial, frame in alone.items():
+                    pd.testing.assert_frame_equal(view.trial_values[trial], frame)
+        animal = bench.session_animal(study, store, "von_frey", -1, codes[0])
+        alone = bench.trial_values(study, "von_frey", -1, animal.readings)
+        assert sorted(alone) == [1, 2]
+        for trial, values in animal.readings.items():
+            one = bench.reading_value(study, store, "von_frey", -1, codes[0],
+                                      values=values)["trial"]
+            pd.testing.assert_frame_equal(alone[trial], one)
+        assert alone[1]["value"].iloc[0] != alone[2]["value"].iloc[0]

@@ -1,6 +1,7 @@
 """Reading raw-data files (CSV, XLSX; tidy long and wide lab sheets), checking every
 cell against the study, and loading them into the store all or nothing; correcting and
-deleting stored readings through the same checks (:func:`validate_readings`)."""
+deleting stored readings through the same checks (:func:`validate_readings`; for one
+reading typed in, :func:`nocilab.ingest.one_reading.check_reading`)."""
 
 from nocilab.ingest.edit import correct_reading, delete_readings, write_changes
 from nocilab.ingest.files import MISSING_MARKERS, file_sha256, read_sheets, write_table

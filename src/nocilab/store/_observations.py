@@ -153,12 +153,16 @@ def add_observation(tx: Transaction, *, animal: str, study_day: int, assay: str,
                     value_text: str | None, actor: str, entered_by: str | None,
                     entered_at: str | None, reason: str | None) -> int:
     """Insert one reading typed in by hand; returns its id."""
-    frame = pd.DataFrame([{
-        "animal": animal, "study_day": study_day, "assay": assay, "trial": trial,
-        "quantity": quantity, "value_num": np.nan if value_num is None else value_num,
-        "value_text": value_text, "entered_by": entered_by, "entered_at": entered_at,
-    }])
-    cols = _reading_columns(frame, source="the observation")
+    cols = _plain_reading(animal=animal, study_day=study_day, assay=assay, trial=trial,
+                          quantity=quantity, value_num=value_num, value_text=value_text,
+                          entered_by=entered_by, entered_at=entered_at)
+    if cols is None:  # a value of another type: checked (and refused) as a frame's row
+        frame = pd.DataFrame([{
+            "animal": animal, "study_day": study_day, "assay": assay, "trial": trial,
+            "quantity": quantity, "value_num": np.nan if value_num is None else value_num,
+            "value_text": value_text, "entered_by": entered_by, "entered_at": entered_at,
+        }])
+        cols = _reading_columns(frame, source="the observation")
     actor = require_text(actor, "actor")
     _refuse_stored_keys(tx, cols, source="the observation")
     now = utc_now()
@@ -273,6 +277,45 @@ def _check_value_num(value: Any, observation_id: int) -> float | None:
         raise StoreError(f"value_num of the correction of observation {observation_id} "
                          f"must be finite, got {value!r}")
     return v
+
+
+_WHOLE_MAX = 2**53  # whole numbers a float holds exactly
+
+
+def _plain_reading(*, animal: Any, study_day: Any, assay: Any, trial: Any, quantity: Any,
+                   value_num: Any, value_text: Any, entered_by: Any,
+                   entered_at: Any) -> dict[str, list[Any]] | None:
+    """One reading's columns as :func:`_reading_columns` returns them for its one-row
+    frame, when every value is of a plain type and passes; None otherwise.
+
+    The fast path of a single reading: plain Python instead of a frame. Only values that
+    :func:`_reading_columns` accepts unchanged are taken; anything else (a number as
+    text, a bool, NaN, an infinite value, a blank key ...) returns None, and the frame's
+    checks then refuse it in their own words.
+    """
+    for text in (animal, assay, quantity):
+        if not isinstance(text, str) or not text.strip():
+            return None
+    for whole in (study_day, trial):
+        if type(whole) is not int or abs(whole) > _WHOLE_MAX:
+            return None
+    if value_num is not None:
+        if type(value_num) is int and abs(value_num) <= _WHOLE_MAX:
+            value_num = float(value_num)
+        elif type(value_num) is not float or not math.isfinite(value_num):
+            return None
+    if value_text is not None and not isinstance(value_text, str):
+        return None
+    if value_num is None and value_text is None:
+        return None
+    if entered_by is not None and not isinstance(entered_by, str):
+        return None
+    if entered_at is not None and not isinstance(entered_at, str):
+        return None
+    return {"animal": [animal], "study_day": [study_day], "assay": [assay], "trial": [trial],
+            "quantity": [quantity], "value_num": [value_num], "value_text": [value_text],
+            "entered_by": [entered_by], "entered_at": [None if entered_at is None
+                                                       else entered_at.strip() or None]}
 
 
 # -- checking a frame of readings ----------------------------------------------------

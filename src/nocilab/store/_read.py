@@ -61,7 +61,8 @@ def _obs_select(columns: dict[str, str]) -> sa.Select[Any]:
     return sa.select(*cols)
 
 
-def observations(conn: Connection, *, current_only: bool, assay: str | None) -> pd.DataFrame:
+def observations(conn: Connection, *, current_only: bool, assay: str | None,
+                 animal: str | None = None) -> pd.DataFrame:
     o = t.observations
     columns = OBSERVATION_COLUMNS if current_only else VERSION_COLUMNS
     q = _obs_select(columns).order_by(o.c.id)
@@ -69,6 +70,8 @@ def observations(conn: Connection, *, current_only: bool, assay: str | None) -> 
         q = q.where(o.c.superseded_by.is_(None), o.c.deleted.is_(sa.false()))
     if assay is not None:
         q = q.where(o.c.assay == assay)
+    if animal is not None:
+        q = q.where(o.c.animal == animal)
     return frame(conn.execute(q).all(), columns)
 
 

@@ -16,7 +16,8 @@ from nocilab.errors import StoreError
 from nocilab.store import _labdata, _migrate, _observations, _read, _verify
 from nocilab.store import _tables as t
 from nocilab.store._audit import AuditReport, canonical_json
-from nocilab.store._engine import WRITE_OPTION, make_engine, parse_url, shown, sqlite_file
+from nocilab.store._engine import (WRITE_OPTION, make_engine, one_writer, parse_url, shown,
+                                   sqlite_file)
 from nocilab.store._labdata import LabImportResult
 from nocilab.store._observations import ImportResult
 from nocilab.store._transaction import Transaction, require_text
@@ -144,7 +145,7 @@ class Store:
         """
         self._check_open()
         try:
-            with self._engine.connect() as conn:
+            with one_writer(self._engine, self.url), self._engine.connect() as conn:
                 conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
                     tx = Transaction(conn, self)
@@ -263,21 +264,24 @@ class Store:
                                                     reason=reason)
 
     def observations(self, *, current_only: bool = True, assay: str | None = None,
+                     animal: str | None = None,
                      tx: Transaction | None = None) -> pd.DataFrame:
         """The readings, one row each, ordered by observation id.
 
         Columns: those of ``nocilab.schema.OBSERVATIONS`` then ``observation_id``; with
         ``current_only=False`` every version (superseded rows and tombstones too) and
-        also ``import_id``, ``superseded_by``, ``deleted``. Given ``tx``, they are read
+        also ``import_id``, ``superseded_by``, ``deleted``. ``assay`` and ``animal``
+        keep only that assay's or animal's readings. Given ``tx``, they are read
         inside that write transaction (under its lock: what a check reads there cannot
         change before the transaction writes).
         """
         if tx is not None:
             with self._writing(tx) as w:
                 return _read.observations(w.connection, current_only=current_only,
-                                          assay=assay)
+                                          assay=assay, animal=animal)
         with self._reading() as conn:
-            return _read.observations(conn, current_only=current_only, assay=assay)
+            return _read.observations(conn, current_only=current_only, assay=assay,
+                                      animal=animal)
 
     def history(self, observation_id: int) -> pd.DataFrame:
         """Every version of one reading, oldest first, given the id of any of them.

@@ -107,24 +107,21 @@ def _animal_context(request: Request, assay: str, day: int, code: str, *,
                     series: str = "", saved: bench.EntryResult | None = None,
                     error: str = "") -> dict[str, Any]:
     study, store, form = _session(request, assay, day)
-    animals = bench.session_animals(study, store, assay, day)
-    animal = next((a for a in animals if a.code == code), None)
-    if animal is None:
-        bench.session_animal(study, store, assay, day, code)  # raises: unknown code
-    assert animal is not None
+    view = bench.animal_session(study, store, assay, day, code)
+    animals, animal = view.animals, view.animal
     trial = saved.trial if saved is not None else animal.next_trial
     ctx: dict[str, Any] = {
         "assay": assay, "day": day, "form": form, "animal": animal, "trial": trial,
         "token": bench.entry_token(), "error": error, "saved": saved,
         "following": _next_animal(animals, code), "series": "", "typed": {},
     }
-    values = bench.reading_value(study, store, assay, day, code)
-    ctx["day_value"] = _values_shown(values["day"])
+    ctx["day_value"] = _values_shown(view.day_value)
+    trial_values = view.trial_values  # each stored series' own value
     if form.kind == "series":
         if saved is not None:
             stored = animal.readings.get(saved.trial, {})
-            ctx["trial_value"] = _values_shown(bench.reading_value(
-                study, store, assay, day, code, values=stored)["trial"])
+            ctx["trial_value"] = (_values_shown(trial_values[saved.trial])
+                                  if saved.trial in trial_values else [])
             ctx.update(_series_context(study, assay, stored.get("xo_series", "")))
         elif trial is not None:
             ctx.update(_series_context(study, assay, series))
@@ -134,9 +131,7 @@ def _animal_context(request: Request, assay: str, day: int, code: str, *,
         {"trial": t, "ids": animal.observation_ids.get(t, {}),
          "reading": {labels.get(q, q.replace("_", " ")): v
                      for q, v in sorted(animal.readings[t].items())},
-         "value": _values_shown(bench.reading_value(study, store, assay, day, code,
-                                                    values=animal.readings[t])["trial"])
-         if form.kind == "series" else []}
+         "value": _values_shown(trial_values[t]) if t in trial_values else []}
         for t in sorted(animal.readings)]
     return ctx
 
