@@ -266,10 +266,7 @@ def _text(value_num: Any, value_text: Any) -> str:
 
 
 def _stored(store, assay: str, study_day: int | None = None) -> pd.DataFrame:
-    obs = store.observations(assay=assay)
-    if study_day is not None:
-        obs = obs[obs["study_day"] == study_day]
-    return obs
+    return store.observations(assay=assay, study_day=study_day)
 
 
 def _complete_trials(obs: pd.DataFrame, form: EntryForm) -> pd.DataFrame:

@@ -62,7 +62,7 @@ def _obs_select(columns: dict[str, str]) -> sa.Select[Any]:
 
 
 def observations(conn: Connection, *, current_only: bool, assay: str | None,
-                 animal: str | None = None) -> pd.DataFrame:
+                 animal: str | None = None, study_day: int | None = None) -> pd.DataFrame:
     o = t.observations
     columns = OBSERVATION_COLUMNS if current_only else VERSION_COLUMNS
     q = _obs_select(columns).order_by(o.c.id)
@@ -72,6 +72,8 @@ def observations(conn: Connection, *, current_only: bool, assay: str | None,
         q = q.where(o.c.assay == assay)
     if animal is not None:
         q = q.where(o.c.animal == animal)
+    if study_day is not None:
+        q = q.where(o.c.study_day == int(study_day))
     return frame(conn.execute(q).all(), columns)
 
 

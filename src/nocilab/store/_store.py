@@ -264,24 +264,24 @@ class Store:
                                                     reason=reason)
 
     def observations(self, *, current_only: bool = True, assay: str | None = None,
-                     animal: str | None = None,
+                     animal: str | None = None, study_day: int | None = None,
                      tx: Transaction | None = None) -> pd.DataFrame:
         """The readings, one row each, ordered by observation id.
 
         Columns: those of ``nocilab.schema.OBSERVATIONS`` then ``observation_id``; with
         ``current_only=False`` every version (superseded rows and tombstones too) and
-        also ``import_id``, ``superseded_by``, ``deleted``. ``assay`` and ``animal``
-        keep only that assay's or animal's readings. Given ``tx``, they are read
+        also ``import_id``, ``superseded_by``, ``deleted``. ``assay``, ``animal`` and
+        ``study_day`` keep only that assay's, animal's or day's readings. Given ``tx``, they are read
         inside that write transaction (under its lock: what a check reads there cannot
         change before the transaction writes).
         """
         if tx is not None:
             with self._writing(tx) as w:
                 return _read.observations(w.connection, current_only=current_only,
-                                          assay=assay, animal=animal)
+                                          assay=assay, animal=animal, study_day=study_day)
         with self._reading() as conn:
             return _read.observations(conn, current_only=current_only, assay=assay,
-                                      animal=animal)
+                                      animal=animal, study_day=study_day)
 
     def history(self, observation_id: int) -> pd.DataFrame:
         """Every version of one reading, oldest first, given the id of any of them.
